@@ -1,0 +1,75 @@
+"""Build report/report.pdf from the saved figures and result files with Typst.
+
+Refuses, naming the step to run, when a figure or result is missing, and refuses to put
+quick-run results into the full report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import typst
+
+from mnist_ae.atomic import atomic_write
+from mnist_ae.cli import FULL_FIGURES, FULL_RESULTS, QUICK_ROOT
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "report" / "report.typ"
+# What each exercise script writes; the report needs all of it.
+OUTPUTS = {
+    1: ["ex1_reconstructions.png", "ex1_loss_epochs.pdf", "ex1_loss_iterations.pdf"],
+    2: ["ex2_latent_scatter.png"],
+    3: ["ex3_knn_accuracy.pdf"],
+    4: ["ex4_loss.pdf", "ex4_accuracy.pdf", "ex4_confusion.pdf"],
+    5: ["ex5_latent_grid.png", "ex5_grid_over_scatter.png"],
+}
+
+
+def check_inputs(figures: Path, results: Path, quick: bool) -> None:
+    """Raise FileNotFoundError/ValueError naming the script to run for any missing input."""
+    for n, names in OUTPUTS.items():
+        step = f"python scripts/exercise_{n}.py" + (" --quick" if quick else "")
+        result = results / f"exercise_{n}.json"
+        missing = [p for p in [result, *(figures / name for name in names)] if not p.is_file()]
+        if missing:
+            raise FileNotFoundError(f"{missing[0]} is missing: run `{step}`")
+        if json.loads(result.read_text())["provenance"]["quick"] and not quick:
+            raise ValueError(f"{result} is from a --quick run: run `{step}` for the full report")
+
+
+def build(figures: Path, results: Path, output: Path, quick: bool) -> Path:
+    """Compile the report; figures and results must lie under the repository root."""
+    figures, results = figures.resolve(), results.resolve()
+    check_inputs(figures, results, quick)
+    inputs = {"figures": "/" + str(figures.relative_to(ROOT)), "results": "/" + str(results.relative_to(ROOT)),
+              "quick": str(quick).lower()}
+    with atomic_write(output) as tmp:
+        typst.compile(str(SOURCE), output=str(tmp), root=str(ROOT), sys_inputs=inputs)
+    return output
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help=f"build from the quick outputs under {QUICK_ROOT}/")
+    parser.add_argument("--figures-dir", type=Path, help=f"default {FULL_FIGURES}/ (quick: {QUICK_ROOT}/figures/)")
+    parser.add_argument("--results-dir", type=Path, help=f"default {FULL_RESULTS}/ (quick: {QUICK_ROOT}/results/)")
+    parser.add_argument("--output", type=Path, help=f"default report/report.pdf (quick: {QUICK_ROOT}/report.pdf)")
+    args = parser.parse_args(argv)
+    base = ROOT / QUICK_ROOT if args.quick else ROOT
+    figures = args.figures_dir or (base / "figures" if args.quick else ROOT / FULL_FIGURES)
+    results = args.results_dir or (base / "results" if args.quick else ROOT / FULL_RESULTS)
+    output = args.output or (base / "report.pdf" if args.quick else ROOT / "report" / "report.pdf")
+    try:
+        built = build(figures, results, output, args.quick)
+    except (FileNotFoundError, ValueError, RuntimeError) as e:
+        print(f"build_report: error: {e}", file=sys.stderr)
+        return 2
+    print(f"report written to {built}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

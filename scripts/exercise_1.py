@@ -1,0 +1,54 @@
+"""Exercise 1: train the constrained convolutional autoencoder with MSE.
+
+Writes the first 10 test images beside their reconstructions, the train/test MSE per epoch and
+the loss of every iteration, and `exercise_1.json` with the test MSE. The trained weights are
+cached (keyed by the settings) for exercises 2, 3 and 5.
+"""
+
+from __future__ import annotations
+
+import math
+
+from mnist_ae import evaluation, plotting, preprocessing
+from mnist_ae.cli import exercise_parser, run_script
+from mnist_ae.results import provenance, write_results
+from mnist_ae.training import AEConfig, train_autoencoder
+
+
+def body(run) -> None:
+    config = run.config(AEConfig)
+    trained = train_autoencoder(run.x_train, run.x_test, config, run.cache)
+    batch = run.x_test[: config.batch_size]
+    predicted = trained.autoencoder.predict(batch, verbose=0)
+    plotting.image_rows(
+        {"input": preprocessing.to_mnist_view(batch[:10]), "output": preprocessing.to_mnist_view(predicted[:10])},
+        run.figures / "ex1_reconstructions.png",
+    )
+    history = trained.history
+    plotting.loss_curves(history, run.figures / "ex1_loss_epochs.png", ylabel="MSE")
+    steps = math.ceil(len(run.x_train) / config.batch_size)
+    plotting.iteration_loss(history["iteration_loss"], steps, run.figures / "ex1_loss_iterations.png")
+    test = evaluation.reconstruction_mse(trained.autoencoder, run.x_test)
+    train = evaluation.reconstruction_mse(trained.autoencoder, run.x_train)
+    test_mse, train_mse = test["mse"], train["mse"]
+    metrics = {
+        "test_mse": test_mse,
+        "train_mse": train_mse,
+        "test_mse_padded_32x32": test["mse_padded"],
+        "train_mse_padded_32x32": train["mse_padded"],
+        "learning_rate": config.learning_rate,
+        "model_from_cache": trained.cached,
+        "history": {k: history[k] for k in ("loss", "val_loss")},
+    }
+    write_results(run.results / "exercise_1.json", metrics,
+                  provenance(run.args, n_train=len(run.x_train), n_test=len(run.x_test), wall_time_s=run.wall_time()))
+    print(f"exercise 1: test MSE {test_mse:.5f} on 28x28 ({test['mse_padded']:.5f} on the padded 32x32), "
+          f"train MSE {train_mse:.5f} ({run.wall_time():.1f} s)")
+
+
+def main(argv=None) -> int:
+    return run_script(exercise_parser(__doc__, AEConfig()), argv, body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

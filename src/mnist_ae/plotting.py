@@ -1,0 +1,141 @@
+"""One function per figure: each takes data and a path, saves PNG (and a PDF for line plots).
+
+Figures never call `plt.show()`; every file is written atomically.
+
+Example:
+    >>> loss_curves({"loss": [0.05, 0.04], "val_loss": [0.045, 0.041]}, "figures/ex1_loss.png")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from mnist_ae.atomic import atomic_write  # noqa: E402
+
+DIGIT_COLOURS = plt.get_cmap("tab10")
+
+
+def save(fig, path, vector: bool = False) -> list[Path]:
+    """Save `fig` as PNG at `path` (and as PDF beside it if `vector`), then close it."""
+    path = Path(path)
+    targets = [path] + ([path.with_suffix(".pdf")] if vector else [])
+    try:
+        for target in targets:
+            with atomic_write(target) as tmp:
+                fig.savefig(tmp, dpi=150, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return targets
+
+
+def image_rows(rows: dict[str, np.ndarray], path, title: str = "") -> list[Path]:
+    """Rows of 28x28 images, one labelled row per entry (e.g. inputs and reconstructions)."""
+    n = max(len(v) for v in rows.values())
+    fig, axes = plt.subplots(len(rows), n, figsize=(1.1 * n, 1.25 * len(rows)), squeeze=False)
+    for r, (label, images) in enumerate(rows.items()):
+        for c in range(n):
+            ax = axes[r, c]
+            ax.set_xticks([]), ax.set_yticks([])
+            if c < len(images):
+                ax.imshow(images[c], cmap="gray", vmin=0, vmax=1)
+        axes[r, 0].set_ylabel(label, fontsize=9)
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def loss_curves(history: dict, path, metric: str = "loss", ylabel: str = "loss", log: bool = False) -> list[Path]:
+    """Train and test `metric` per epoch (`metric` and `val_<metric>` in a Keras history)."""
+    epochs = np.arange(1, len(history[metric]) + 1)
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot(epochs, history[metric], "o-", label="train", ms=3)
+    if f"val_{metric}" in history:
+        ax.plot(epochs, history[f"val_{metric}"], "s-", label="test", ms=3)
+    ax.set_xlabel("epoch"), ax.set_ylabel(ylabel), ax.grid(alpha=0.3), ax.legend()
+    if log:
+        ax.set_yscale("log")
+    return save(fig, path, vector=True)
+
+
+def iteration_loss(losses, steps_per_epoch: int, path, ylabel: str = "training MSE per batch") -> list[Path]:
+    """Loss of every training batch, with a moving average and epoch boundaries."""
+    losses = np.asarray(losses)
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.plot(losses, lw=0.4, alpha=0.5, label="batch")
+    window = max(1, min(steps_per_epoch // 5, len(losses)))
+    smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+    ax.plot(np.arange(window - 1, len(losses)), smooth, lw=1.5, label=f"moving mean ({window} batches)")
+    for e in range(steps_per_epoch, len(losses), steps_per_epoch):
+        ax.axvline(e, color="grey", lw=0.3)
+    ax.set_xlabel("iteration"), ax.set_ylabel(ylabel), ax.set_yscale("log"), ax.grid(alpha=0.3), ax.legend()
+    return save(fig, path, vector=True)
+
+
+def _scatter(ax, codes, labels, size=1.0):
+    for digit in range(10):
+        sel = labels == digit
+        ax.scatter(codes[sel, 0], codes[sel, 1], s=size, color=DIGIT_COLOURS(digit), label=str(digit),
+                   alpha=0.5, linewidths=0, rasterized=True)
+
+
+def latent_scatter(codes, labels, path, limits, title: str = "", xlabel="code 1", ylabel="code 2") -> list[Path]:
+    """Scatter of 2-D codes coloured by digit; `limits = (xmin, xmax, ymin, ymax)` fixes the axes."""
+    fig, ax = plt.subplots(figsize=(6, 5))
+    _scatter(ax, codes, np.asarray(labels))
+    ax.set_xlim(limits[:2]), ax.set_ylim(limits[2:])
+    ax.set_xlabel(xlabel), ax.set_ylabel(ylabel), ax.set_title(title)
+    ax.legend(markerscale=8, title="digit", loc="center left", bbox_to_anchor=(1, 0.5))
+    return save(fig, path)
+
+
+def latent_mosaic(image, extent, path, limits, title: str = "", overlay=None, xlabel="code 1",
+                  ylabel="code 2") -> list[Path]:
+    """A decoded grid drawn at its codes, `imshow(image, extent=extent)`, on axes `limits`.
+
+    Pass the scatter's limits so both figures share their axes. With
+    `overlay=(codes, labels)` the scatter is drawn on top.
+    """
+    fig, ax = plt.subplots(figsize=(6, 5) if overlay is not None else (5, 5))
+    ax.imshow(image, cmap="gray", extent=extent, origin="upper", aspect="auto", vmin=0, vmax=1)
+    if overlay is not None:
+        _scatter(ax, overlay[0], np.asarray(overlay[1]), size=0.6)
+        ax.legend(markerscale=8, title="digit", loc="center left", bbox_to_anchor=(1, 0.5))
+    ax.set_xlim(limits[:2]), ax.set_ylim(limits[2:])
+    ax.set_xlabel(xlabel), ax.set_ylabel(ylabel), ax.set_title(title)
+    return save(fig, path)
+
+
+def per_digit_bars(series: dict[str, np.ndarray], path, chance: float, ylabel="accuracy (%)") -> list[Path]:
+    """Grouped bars of per-digit accuracies (fractions, shown in %) with the chance level."""
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    width = 0.8 / len(series)
+    for i, (label, values) in enumerate(series.items()):
+        ax.bar(np.arange(10) + (i - (len(series) - 1) / 2) * width, 100 * np.asarray(values), width, label=label)
+    ax.axhline(100 * chance, color="k", ls="--", lw=1, label=f"chance ({100 * chance:.1f} %)")
+    ax.set_xticks(range(10)), ax.set_xlabel("digit"), ax.set_ylabel(ylabel), ax.set_ylim(0, 100)
+    ax.legend(fontsize=8, loc="lower right"), ax.grid(axis="y", alpha=0.3)
+    return save(fig, path, vector=True)
+
+
+def confusion(matrix, path, title: str = "") -> list[Path]:
+    """Confusion matrix (rows: true digit, columns: predicted) with counts in the cells."""
+    matrix = np.asarray(matrix)
+    fig, ax = plt.subplots(figsize=(5, 4.4))
+    ax.imshow(np.log1p(matrix), cmap="Blues")
+    for (i, j), v in np.ndenumerate(matrix):
+        ax.text(j, i, str(v), ha="center", va="center", fontsize=6, color="white" if i == j else "black")
+    ax.set_xticks(range(10)), ax.set_yticks(range(10))
+    ax.set_xlabel("predicted"), ax.set_ylabel("true"), ax.set_title(title)
+    return save(fig, path, vector=True)
+
+
+def padded_limits(box, margin: float = 0.05) -> tuple[float, float, float, float]:
+    """Axis limits around `box = (xmin, xmax, ymin, ymax)`; shared by every plot of one latent space."""
+    xmin, xmax, ymin, ymax = map(float, box)
+    dx, dy = (xmax - xmin) * margin or 1.0, (ymax - ymin) * margin or 1.0
+    return xmin - dx, xmax + dx, ymin - dy, ymax + dy

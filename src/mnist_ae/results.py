@@ -1,0 +1,68 @@
+"""Result files: metrics plus provenance, written atomically as strict JSON.
+
+Example:
+    >>> write_results("report/results/exercise_1.json", {"test_mse": 0.03}, provenance(...))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+from importlib import metadata
+from pathlib import Path
+
+from mnist_ae.atomic import atomic_write
+
+LIBRARIES = ("tensorflow", "keras", "numpy", "scikit-learn", "matplotlib")
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries that shape the numbers."""
+    versions = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def provenance(args, *, n_train: int, n_test: int, wall_time_s: float) -> dict:
+    """Everything needed to tell where a result came from and whether it is a quick run."""
+    return {
+        "quick": bool(args.quick),
+        "seed": args.seed,
+        "epochs": getattr(args, "epochs", None),
+        "batch_size": getattr(args, "batch_size", None),
+        "train_size": n_train,
+        "test_size": n_test,
+        "wall_time_s": round(wall_time_s, 2),
+        "versions": library_versions(),
+    }
+
+
+def _check_finite(value, where="results"):
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where} is {value}: refusing to write a non-finite metric")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(v, f"{where}.{k}")
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_finite(v, f"{where}[{i}]")
+
+
+def write_results(path, metrics: dict, prov: dict) -> Path:
+    """Write `{**metrics, "provenance": prov}` to `path` atomically; NaN/inf are refused."""
+    payload = {**metrics, "provenance": prov}
+    _check_finite(payload)
+    path = Path(path)
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    return path
+
+
+def read_results(path) -> dict:
+    """Read a result file written by `write_results`."""
+    return json.loads(Path(path).read_text())
