@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -41,13 +42,15 @@ def check_inputs(figures: Path, results: Path, quick: bool) -> None:
 
 
 def build(figures: Path, results: Path, output: Path, quick: bool) -> Path:
-    """Compile the report; figures and results must lie under the repository root."""
+    """Compile the report from `figures` and `results` (anywhere on disk) into `output`."""
     figures, results = figures.resolve(), results.resolve()
     check_inputs(figures, results, quick)
-    inputs = {"figures": "/" + str(figures.relative_to(ROOT)), "results": "/" + str(results.relative_to(ROOT)),
+    # Typst reads only below its root: the deepest folder holding the source and both inputs.
+    root = Path(os.path.commonpath([SOURCE.parent, figures, results]))
+    inputs = {"figures": "/" + str(figures.relative_to(root)), "results": "/" + str(results.relative_to(root)),
               "quick": str(quick).lower()}
     with atomic_write(output) as tmp:
-        typst.compile(str(SOURCE), output=str(tmp), root=str(ROOT), sys_inputs=inputs)
+        typst.compile(str(SOURCE), output=str(tmp), root=str(root), sys_inputs=inputs)
     return output
 
 

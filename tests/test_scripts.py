@@ -1,0 +1,112 @@
+"""Every exercise script end to end in --quick mode (2048/512 images, 1 epoch), into a temp dir."""
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """Run exercises 1-5 once in quick mode; return the output folders."""
+    out = tmp_path_factory.mktemp("quick")
+    dirs = {"figures": out / "figures", "results": out / "results", "cache": out / "cache"}
+    flags = ["--quick", "--figures-dir", str(dirs["figures"]), "--results-dir", str(dirs["results"]),
+             "--cache-dir", str(dirs["cache"])]
+    for n in range(1, 6):
+        assert script(f"exercise_{n}").main(flags) == 0, f"exercise {n} failed"
+    return dirs, flags
+
+
+def all_finite(value):
+    if isinstance(value, dict):
+        return all(all_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(all_finite(v) for v in value)
+    return not isinstance(value, float) or math.isfinite(value)
+
+
+EXPECTED_FIGURES = {
+    1: ["ex1_reconstructions.png", "ex1_loss_epochs.png", "ex1_loss_iterations.png"],
+    2: ["ex2_latent_scatter.png"],
+    3: ["ex3_knn_accuracy.png"],
+    4: ["ex4_loss.png", "ex4_accuracy.png", "ex4_confusion.png"],
+    5: ["ex5_latent_grid.png", "ex5_grid_over_scatter.png"],
+}
+
+
+@pytest.mark.parametrize("n", range(1, 6))
+def test_quick_run_writes_figures_and_finite_json(quick_run, n):
+    dirs, _ = quick_run
+    for name in EXPECTED_FIGURES[n]:
+        path = dirs["figures"] / name
+        assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    payload = json.loads((dirs["results"] / f"exercise_{n}.json").read_text())
+    assert all_finite(payload)
+    p = payload["provenance"]
+    assert p["quick"] is True and p["train_size"] == 2048 and p["test_size"] == 512 and p["wall_time_s"] > 0
+
+
+def test_quick_metrics_have_the_documented_keys_and_ranges(quick_run):
+    dirs, _ = quick_run
+    r = lambda n: json.loads((dirs["results"] / f"exercise_{n}.json").read_text())  # noqa: E731
+    assert 0 < r(1)["test_mse"] < 0.2
+    assert r(1)["test_mse_padded_32x32"] < r(1)["test_mse"]  # the zero border dilutes it
+    ex3 = r(3)
+    assert set(ex3["per_digit_accuracy"]) == {str(d) for d in range(10)}
+    assert all(0 <= a <= 1 for a in ex3["per_digit_accuracy"].values())
+    assert 0 <= ex3["overall_accuracy"] <= 1
+    ex4 = r(4)
+    assert 0 <= ex4["test_accuracy"] <= 1 and ex4["test_loss"] > 0
+    assert sum(map(sum, ex4["confusion_matrix"])) == 512
+    assert ex4["test_errors"] == round(512 * (1 - ex4["test_accuracy"]))
+    assert len(ex4["history"]["val_loss"]) == 1
+    assert r(5)["grid_size"] == 15
+
+
+def test_second_run_reuses_the_cached_model(quick_run):
+    dirs, flags = quick_run
+    assert script("exercise_3").main(flags) == 0
+    assert json.loads((dirs["results"] / "exercise_3.json").read_text())["model_from_cache"] is True
+
+
+def test_quick_run_may_not_write_into_the_full_results(tmp_path, capsys):
+    code = script("exercise_1").main(["--quick", "--results-dir", "report/results", "--cache-dir", str(tmp_path)])
+    assert code == 2
+    assert "--quick may not write into report/results" in capsys.readouterr().err
+
+
+def test_report_builds_from_quick_outputs(quick_run, tmp_path):
+    dirs, _ = quick_run
+    build_report = script("build_report")
+    out = tmp_path / "report.pdf"
+    args = ["--quick", "--figures-dir", str(dirs["figures"]), "--results-dir", str(dirs["results"]), "--output", str(out)]
+    assert build_report.main(args) == 0
+    assert out.read_bytes()[:5] == b"%PDF-"
+
+
+def test_report_names_the_step_to_run_for_a_missing_input(quick_run, tmp_path, capsys):
+    dirs, _ = quick_run
+    results = tmp_path / "results"
+    results.mkdir()
+    for n in (1, 2, 4, 5):
+        (results / f"exercise_{n}.json").write_bytes((dirs["results"] / f"exercise_{n}.json").read_bytes())
+    args = ["--figures-dir", str(dirs["figures"]), "--results-dir", str(results), "--output", str(tmp_path / "r.pdf")]
+    assert script("build_report").main(args) == 2
+    err = capsys.readouterr().err
+    assert "exercise_1.json is from a --quick run: run `python scripts/exercise_1.py`" in err
+    assert script("build_report").main(args + ["--quick"]) == 2
+    assert "exercise_3.json is missing: run `python scripts/exercise_3.py --quick`" in capsys.readouterr().err
+    assert not (tmp_path / "r.pdf").exists()
