@@ -15,9 +15,10 @@ def atomic_write(path: str | os.PathLike):
     The temporary file keeps the target's suffix, so writers that pick a format from the
     file name (matplotlib, Keras) still work.
 
-    Example:
-        >>> with atomic_write("out.json") as tmp:          # doctest: +SKIP
-        ...     Path(tmp).write_text("{}")
+    Example::
+
+        with atomic_write("out.json") as tmp:
+            Path(tmp).write_text("{}")
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

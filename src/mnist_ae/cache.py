@@ -4,9 +4,10 @@ A model is stored as weights only (`*.weights.h5`) and rebuilt from the builders
 is ever deserialized from code in a file. The metadata file beside the weights is written
 last: its presence is what marks a training run as finished.
 
-Example:
-    >>> cache = ModelCache(".cache/models")                                 # doctest: +SKIP
-    >>> history = cache.load_or_train(model, "ae", {"epochs": 20}, train)   # doctest: +SKIP
+Example::
+
+    cache = ModelCache(".cache/models")
+    history = cache.load_or_train(model, "ae", {"epochs": 20}, train)
 """
 
 from __future__ import annotations

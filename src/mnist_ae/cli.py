@@ -1,9 +1,10 @@
 """What every exercise script shares: flags, quick mode, data, seeding and clean errors.
 
-Example (a script's whole skeleton):
-    >>> def main(argv=None):                                                # doctest: +SKIP
-    ...     parser = exercise_parser(__doc__, AEConfig())
-    ...     return run_script(parser, argv, body)
+Example (a script's whole skeleton)::
+
+    def main(argv=None):
+        parser = exercise_parser(__doc__, AEConfig())
+        return run_script(parser, argv, body)
 """
 
 from __future__ import annotations

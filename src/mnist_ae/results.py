@@ -1,7 +1,8 @@
 """Result files: metrics plus provenance, written atomically as strict JSON.
 
-Example:
-    >>> write_results("report/results/exercise_1.json", {"test_mse": 0.03}, provenance(...))  # doctest: +SKIP
+Example::
+
+    write_results("report/results/exercise_1.json", {"test_mse": 0.03}, provenance(...))
 """
 
 from __future__ import annotations

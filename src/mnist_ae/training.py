@@ -1,10 +1,10 @@
 """Training recipes shared by the exercise scripts, with results cached by settings.
 
-Example:
-    >>> config = AEConfig(epochs=1)                                          # doctest: +SKIP
-    >>> trained = train_autoencoder(x_train, x_test, config, ModelCache(".cache/models"))
-    >>> trained.encoder.predict(x_test[:5]).shape
-    (5, 1, 2, 1)
+Example::
+
+    config = AEConfig(epochs=1)
+    trained = train_autoencoder(x_train, x_test, config, ModelCache(".cache/models"))
+    trained.encoder.predict(x_test[:5]).shape   # (5, 1, 2, 1)
 """
 
 from __future__ import annotations
