@@ -20,6 +20,10 @@ INPUT_SHAPE = (32, 32, 1)
 CODE_SHAPE = (1, 2, 1)
 FILTERS = 16
 KERNEL = 3
+# The code is ReLU(conv) of a single filter: start its bias positive so the two code units begin
+# in the ReLU's live range. Measured: with a zero bias a quick run (2048 images, 1 epoch) left
+# 91 % of one coordinate at exactly 0; with 0.5, 12-15-epoch runs ended with 0.1-2 % there.
+CODE_BIAS_INIT = 0.5
 # Pool (encoder) / upsample (decoder) factor after each conv: 32 -> 16 -> 8 -> 4 -> 2 -> (1, 2).
 ENCODER_POOLS = ((2, 2), (2, 2), (2, 2), (2, 2), (2, 1))
 DECODER_UPSAMPLES = tuple(reversed(ENCODER_POOLS))
@@ -30,8 +34,10 @@ def build_encoder(input_shape=INPUT_SHAPE, filters: int = FILTERS, name: str = "
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
     for i, pool in enumerate(ENCODER_POOLS, start=1):
-        n = 1 if i == len(ENCODER_POOLS) else filters
-        x = layers.Conv2D(n, KERNEL, padding="same", name=f"enc_conv{i}")(x)
+        last = i == len(ENCODER_POOLS)
+        bias = keras.initializers.Constant(CODE_BIAS_INIT if last else 0.0)
+        x = layers.Conv2D(1 if last else filters, KERNEL, padding="same", bias_initializer=bias,
+                          name=f"enc_conv{i}")(x)
         x = layers.ReLU(name=f"enc{i}_relu")(x)
         x = layers.MaxPooling2D(pool, name=f"enc{i}_pool")(x)
     return keras.Model(inputs, x, name=name)
