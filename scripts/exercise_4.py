@@ -36,6 +36,7 @@ def body(run) -> None:
         "confusion_matrix": matrix.tolist(),
         "learning_rate": run.args.learning_rate,
         "model_from_cache": cached,
+        "train_seconds": history["train_seconds"],
         "history": {k: history[k] for k in ("loss", "val_loss", "accuracy", "val_accuracy")},
     }
     write_results(run.results / "exercise_4.json", metrics,

@@ -10,15 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from mnist_ae import evaluation, plotting, preprocessing
-from mnist_ae.cli import exercise_parser, run_script, positive_int
+from mnist_ae.cli import exercise_parser, grid_size, run_script
 from mnist_ae.results import provenance, write_results
 from mnist_ae.training import AEConfig, encode, train_autoencoder
 
 
 def body(run) -> None:
     n = run.args.grid_size
-    if n < 2:
-        raise ValueError(f"--grid-size must be at least 2, got {n}")
     trained = train_autoencoder(run.x_train, run.x_test, run.config(AEConfig), run.cache)
     codes = encode(trained.encoder, np.concatenate([run.x_train, run.x_test]))
     labels = np.concatenate([run.y_train, run.y_test])
@@ -40,7 +38,7 @@ def body(run) -> None:
 
 def main(argv=None) -> int:
     parser = exercise_parser(__doc__, AEConfig())
-    parser.add_argument("--grid-size", type=positive_int, default=15, help="grid points per axis")
+    parser.add_argument("--grid-size", type=grid_size, default=15, help="grid points per axis")
     return run_script(parser, argv, body)
 
 

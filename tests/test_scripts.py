@@ -5,6 +5,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,8 +26,8 @@ def quick_run(tmp_path_factory):
     dirs = {"figures": out / "figures", "results": out / "results", "cache": out / "cache"}
     flags = ["--quick", "--figures-dir", str(dirs["figures"]), "--results-dir", str(dirs["results"]),
              "--cache-dir", str(dirs["cache"])]
-    for n in range(1, 6):
-        assert script(f"exercise_{n}").main(flags) == 0, f"exercise {n} failed"
+    for name in [*(f"exercise_{n}" for n in range(1, 7)), "vae_likelihood"]:
+        assert script(name).main(flags) == 0, f"{name} failed"
     return dirs, flags
 
 
@@ -44,10 +45,12 @@ EXPECTED_FIGURES = {
     3: ["ex3_knn_accuracy.png"],
     4: ["ex4_loss.png", "ex4_accuracy.png", "ex4_confusion.png"],
     5: ["ex5_latent_grid.png", "ex5_grid_over_scatter.png"],
+    6: ["ex6_latent_means.png", "ex6_latent_grid.png", "ex6_grid_over_means.png", "ex6_grids_ae_vs_vae.png",
+        "ex6_reconstructions.png", "ex6_vae16_pca.png"],
 }
 
 
-@pytest.mark.parametrize("n", range(1, 6))
+@pytest.mark.parametrize("n", range(1, 7))
 def test_quick_run_writes_figures_and_finite_json(quick_run, n):
     dirs, _ = quick_run
     for name in EXPECTED_FIGURES[n]:
@@ -74,6 +77,18 @@ def test_quick_metrics_have_the_documented_keys_and_ranges(quick_run):
     assert ex4["test_errors"] == round(512 * (1 - ex4["test_accuracy"]))
     assert len(ex4["history"]["val_loss"]) == 1
     assert r(5)["grid_size"] == 15
+    ex6 = r(6)
+    for latent in ("latent_2", "latent_16"):
+        assert 0 < ex6[latent]["test_mse"] < 0.3 and ex6[latent]["test_kl"] >= 0
+        assert ex6[latent]["test_loss"] == pytest.approx(ex6[latent]["test_reconstruction_sse"] + ex6[latent]["test_kl"])
+    assert ex6["grid"] == {"size": 15, "prior_mass_per_axis": 0.9, "half_width": pytest.approx(1.6448536)}
+    nats = json.loads((dirs["results"] / "vae_likelihood.json").read_text())
+    for latent in ("latent_2", "latent_16"):
+        n = nats[latent]
+        assert n["importance_samples"] == 50 and n["nll_test_images"] == 100 and n["elbo_test_images"] == 512
+        # The importance-sampled bound is tighter than the ELBO (up to noise), so NLL <= -ELBO.
+        assert n["test_nll_nats"] < -n["test_elbo_nats"] + 3 * n["test_nll_stderr"]
+        assert 0 < n["test_nll_nats"] < 784 * np.log(2)
 
 
 def test_second_run_reuses_the_cached_model(quick_run):
@@ -101,7 +116,7 @@ def test_report_names_the_step_to_run_for_a_missing_input(quick_run, tmp_path, c
     dirs, _ = quick_run
     results = tmp_path / "results"
     results.mkdir()
-    for n in (1, 2, 4, 5):
+    for n in (1, 2, 4, 5, 6):
         (results / f"exercise_{n}.json").write_bytes((dirs["results"] / f"exercise_{n}.json").read_bytes())
     args = ["--figures-dir", str(dirs["figures"]), "--results-dir", str(results), "--output", str(tmp_path / "r.pdf")]
     assert script("build_report").main(args) == 2

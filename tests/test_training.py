@@ -50,10 +50,11 @@ def test_cache_trains_once_then_loads_the_same_weights(tmp_path):
     model, x, y = tiny_regression()
     calls = []
 
-    def train():
+    def train(checkpoint_dir):
         calls.append(1)
         model.compile("adam", "mse")
-        return training.fit(model, x, y, epochs=1, batch_size=5, validation_data=(x, y))
+        return training.fit(model, x, y, epochs=1, batch_size=5, validation_data=(x, y),
+                            checkpoint_dir=checkpoint_dir)
 
     record, cached = store.load_or_train(model, "reg", {"epochs": 1}, train)
     assert not cached and calls == [1]
@@ -63,6 +64,67 @@ def test_cache_trains_once_then_loads_the_same_weights(tmp_path):
     np.testing.assert_array_equal(fresh.predict(x, verbose=0), model.predict(x, verbose=0))
     _, cached = store.load_or_train(fresh, "reg", {"epochs": 2}, train)  # other settings: retrain
     assert not cached and calls == [1, 1]
+    assert not list(tmp_path.glob("*.partial"))  # checkpoints are gone once a run is finished
+    _, cached = cache.ModelCache(tmp_path, retrain=True).load_or_train(fresh, "reg", {"epochs": 1}, train)
+    assert not cached and calls == [1, 1, 1]
+
+
+def test_corrupt_or_foreign_cached_weights_give_a_clear_error(tmp_path):
+    store = cache.ModelCache(tmp_path)
+    model, x, y = tiny_regression()
+    store.load_or_train(model, "reg", {"epochs": 1}, lambda d: {"ok": 1})
+    weights, meta = store.paths("reg", {"epochs": 1})
+    inputs = keras.Input((3,))
+    other = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Dense(4)(inputs)))
+    with pytest.raises(cache.CacheError, match="from another architecture.*--retrain"):
+        store.load_or_train(other, "reg", {"epochs": 1}, lambda d: {})
+    # Same first layer, one layer more: Keras alone would load the first and only warn.
+    deeper = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dense(1)(inputs)))
+    with pytest.raises(cache.CacheError, match="--retrain"):
+        store.load_or_train(deeper, "reg", {"epochs": 1}, lambda d: {})
+    weights.write_bytes(b"not hdf5")
+    with pytest.raises(cache.CacheError, match="unreadable.*--retrain"):
+        store.load_or_train(model, "reg", {"epochs": 1}, lambda d: {})
+
+
+class StopAfter(keras.callbacks.Callback):
+    """Simulates a kill: raises after epoch `n` has been checkpointed."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.n = n
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.n:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_training_resumes_from_the_last_finished_epoch(tmp_path, monkeypatch):
+    model, x, y = tiny_regression()
+    model.compile(keras.optimizers.Adam(0.01), "mse")
+    real_fit = keras.Model.fit
+
+    def fit_then_die(self, *args, **kwargs):
+        kwargs["callbacks"] = kwargs["callbacks"] + [StopAfter(2)]
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", fit_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(model, x, y, epochs=4, batch_size=5, validation_data=(x, y), checkpoint_dir=tmp_path)
+    monkeypatch.setattr(keras.Model, "fit", real_fit)
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["epoch"] == 2 and len(state["record"]["loss"]) == 2
+    saved = keras.Model.from_config(model.get_config())
+    saved.load_weights(tmp_path / state["weights"])
+
+    fresh, _, _ = tiny_regression(seed=5)
+    fresh.compile(keras.optimizers.Adam(0.01), "mse")
+    record = training.fit(fresh, x, y, epochs=4, batch_size=5, validation_data=(x, y), checkpoint_dir=tmp_path)
+    assert record["resumed_from_epoch"] == 2
+    assert len(record["loss"]) == len(record["val_loss"]) == 4
+    assert len(record["iteration_loss"]) == 4 * 2
+    assert record["loss"][:2] == state["record"]["loss"]
+    assert int(fresh.optimizer.iterations) == 8  # the optimizer state came back too
 
 
 def test_settings_key_depends_on_every_setting_and_the_code_version(monkeypatch):

@@ -2,27 +2,37 @@
 
 A model is stored as weights only (`*.weights.h5`) and rebuilt from the builders, so nothing
 is ever deserialized from code in a file. The metadata file beside the weights is written
-last: its presence is what marks a training run as finished.
+last: its presence is what marks a training run as finished. While a run trains, its
+per-epoch checkpoints live in `<key>.partial/`, so a killed run resumes where it stopped and
+is never mistaken for a finished one.
 
 Example::
 
     cache = ModelCache(".cache/models")
-    history = cache.load_or_train(model, "ae", {"epochs": 20}, train)
+    record, was_cached = cache.load_or_train(model, "ae", {"epochs": 20}, train)
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import time
+import warnings
 from pathlib import Path
-from typing import Callable
-
-import keras
+from typing import TYPE_CHECKING, Callable
 
 from mnist_ae.atomic import atomic_write
 
+if TYPE_CHECKING:  # keras is heavy; the report builder imports this module without it
+    import keras
+
 # Bump when a change to the code would change what the same settings train.
 CODE_VERSION = 1
+
+
+class CacheError(ValueError):
+    """A cached model cannot be used; the message says how to retrain."""
 
 
 def settings_key(name: str, settings: dict) -> str:
@@ -32,30 +42,57 @@ def settings_key(name: str, settings: dict) -> str:
 
 
 class ModelCache:
-    """Directory of `<key>.weights.h5` + `<key>.json` pairs."""
+    """Directory of `<key>.weights.h5` + `<key>.json` pairs; `retrain=True` ignores hits."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, retrain: bool = False):
         self.directory = Path(directory)
+        self.retrain = retrain
 
     def paths(self, name: str, settings: dict) -> tuple[Path, Path]:
         key = settings_key(name, settings)
         return self.directory / f"{key}.weights.h5", self.directory / f"{key}.json"
 
     def load_or_train(
-        self, model: keras.Model, name: str, settings: dict, train: Callable[[], dict]
+        self, model: keras.Model, name: str, settings: dict, train: Callable[[Path], dict]
     ) -> tuple[dict, bool]:
-        """Load cached weights into `model`, or call `train()` and cache the result.
+        """Load cached weights into `model`, or call `train(checkpoint_dir)` and cache the result.
 
-        `train()` trains `model` in place and returns a JSON-able record (e.g. its history),
-        which is stored and returned on later hits. Returns `(record, was_cached)`.
+        `train` trains `model` in place, checkpointing each epoch into `checkpoint_dir` (see
+        `mnist_ae.training.fit`), and returns a JSON-able dict (e.g. its history). It is stored
+        with `train_seconds` added (the training's wall time, so a cache hit can still report
+        what training cost) and returned on later hits. Returns `(record, was_cached)`.
         """
         weights, meta = self.paths(name, settings)
-        if weights.is_file() and meta.is_file():
-            model.load_weights(weights)
-            return json.loads(meta.read_text())["record"], True
-        record = train()
+        if weights.is_file() and meta.is_file() and not self.retrain:
+            return self._load(model, settings, weights, meta), True
+        partial = weights.with_name(weights.name.replace(".weights.h5", ".partial"))
+        if self.retrain:
+            shutil.rmtree(partial, ignore_errors=True)
+        started = time.perf_counter()
+        record = {**train(partial), "train_seconds": round(time.perf_counter() - started, 2)}
         with atomic_write(weights) as tmp:
             model.save_weights(tmp)
         with atomic_write(meta) as tmp:
             tmp.write_text(json.dumps({"name": name, "settings": settings, "record": record}, indent=1))
+        shutil.rmtree(partial, ignore_errors=True)
         return record, False
+
+    @staticmethod
+    def _load(model, settings, weights: Path, meta: Path) -> dict:
+        fix = "rerun with --retrain to train it afresh"
+        try:
+            stored = json.loads(meta.read_text())
+            if stored["settings"] != settings:
+                raise ValueError(f"it was trained with other settings {stored['settings']}")
+            with warnings.catch_warnings(record=True) as caught:
+                # Keras only *warns* when parts of a file do not fit the model and leaves those
+                # layers freshly initialised; here that is an error, never a silent half-load.
+                # (Recorded, not raised: raising inside the load would leave the file open.)
+                warnings.simplefilter("always")
+                model.load_weights(weights)
+            if caught:
+                raise ValueError(str(caught[0].message))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise CacheError(f"cached model {weights} is unreadable or from another architecture ({reason}); {fix}") from None
+        return stored["record"]

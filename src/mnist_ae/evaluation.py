@@ -106,3 +106,26 @@ def mosaic(tiles: np.ndarray, n: int) -> np.ndarray:
     """(n*n, h, w) tiles in row-major order -> one (n*h, n*w) image."""
     _, h, w = tiles.shape
     return tiles.reshape(n, n, h, w).transpose(0, 2, 1, 3).reshape(n * h, n * w)
+
+
+def vae_test_terms(vae, x, batch_size: int = 1000) -> dict[str, float]:
+    """Per-image means of the VAE's loss terms on `x` (one posterior sample per image).
+
+    Returns `reconstruction` (per-image sum, as trained), `kl` (nats) and `loss`
+    (`reconstruction + beta * kl`).
+    """
+    reconstruction, kl = [], []
+    for start in range(0, len(x), batch_size):
+        r, k = vae.loss_terms(x[start : start + batch_size], training=False)
+        reconstruction.append(np.asarray(r, dtype=np.float64))
+        kl.append(np.asarray(k, dtype=np.float64))
+    r, k = float(np.concatenate(reconstruction).mean()), float(np.concatenate(kl).mean())
+    return {"reconstruction": r, "kl": k, "loss": r + vae.beta * k}
+
+
+def pca_2d(codes, seed: int = 0) -> tuple[np.ndarray, list[float]]:
+    """Project codes onto their first two principal components; also the explained variance ratios."""
+    from sklearn.decomposition import PCA
+
+    pca = PCA(n_components=2, random_state=seed).fit(codes)
+    return pca.transform(codes), pca.explained_variance_ratio_.tolist()

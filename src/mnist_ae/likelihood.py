@@ -25,7 +25,6 @@ import math
 import numpy as np
 from keras import ops
 
-from mnist_ae.losses import bernoulli_nll
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -91,7 +90,7 @@ def importance_sampled_log_likelihood(vae, x, k: int, batch_size: int = 100, see
             z = z_mean + sigma * eps  # (m, n, latent)
             logits = vae.decoder(z.reshape(m * n, -1).astype(np.float32), training=False)
             targets = np.broadcast_to(images, (m, *images.shape)).reshape(m * n, *images.shape[1:])
-            log_px_z = -_numpy64(bernoulli_nll(targets, logits)).reshape(m, n)
+            log_px_z = -_numpy64(vae.reconstruction_term(targets, logits)).reshape(m, n)
             log_pz = -0.5 * np.sum(z**2 + LOG_2PI, axis=2)
             log_qz = -0.5 * np.sum(eps**2 + LOG_2PI, axis=2) + log_q_const
             total = np.logaddexp(total, _logsumexp(log_px_z + log_pz - log_qz, axis=0))

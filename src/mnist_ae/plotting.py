@@ -94,6 +94,12 @@ def latent_scatter(codes, labels, path, limits, title: str = "", xlabel="code 1"
     return save(fig, path)
 
 
+def _mosaic(ax, image, extent, limits, title="", xlabel="code 1", ylabel="code 2"):
+    ax.imshow(image, cmap="gray", extent=extent, origin="upper", aspect="auto", vmin=0, vmax=1)
+    ax.set_xlim(limits[:2]), ax.set_ylim(limits[2:])
+    ax.set_xlabel(xlabel), ax.set_ylabel(ylabel), ax.set_title(title)
+
+
 def latent_mosaic(image, extent, path, limits, title: str = "", overlay=None, xlabel="code 1",
                   ylabel="code 2") -> list[Path]:
     """A decoded grid drawn at its codes, `imshow(image, extent=extent)`, on axes `limits`.
@@ -102,12 +108,10 @@ def latent_mosaic(image, extent, path, limits, title: str = "", overlay=None, xl
     `overlay=(codes, labels)` the scatter is drawn on top.
     """
     fig, ax = plt.subplots(figsize=(6, 5) if overlay is not None else (5, 5))
-    ax.imshow(image, cmap="gray", extent=extent, origin="upper", aspect="auto", vmin=0, vmax=1)
+    _mosaic(ax, image, extent, limits, title, xlabel, ylabel)
     if overlay is not None:
         _scatter(ax, overlay[0], np.asarray(overlay[1]), size=0.6)
         ax.legend(markerscale=8, title="digit", loc="center left", bbox_to_anchor=(1, 0.5))
-    ax.set_xlim(limits[:2]), ax.set_ylim(limits[2:])
-    ax.set_xlabel(xlabel), ax.set_ylabel(ylabel), ax.set_title(title)
     return save(fig, path)
 
 
@@ -140,3 +144,20 @@ def padded_limits(box, margin: float = 0.05) -> tuple[float, float, float, float
     xmin, xmax, ymin, ymax = map(float, box)
     dx, dy = (xmax - xmin) * margin or 1.0, (ymax - ymin) * margin or 1.0
     return xmin - dx, xmax + dx, ymin - dy, ymax + dy
+
+
+def mosaics_side_by_side(panels, path) -> list[Path]:
+    """Decoded grids next to each other; `panels` = [(image, extent, limits, title, xlabel, ylabel)]."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 5), squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        _mosaic(ax, *panel)
+    return save(fig, path)
+
+
+def curves(series: dict[str, list[float]], path, ylabel: str, xlabel: str = "epoch") -> list[Path]:
+    """Several per-epoch curves on one axis, one labelled line each."""
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for label, values in series.items():
+        ax.plot(np.arange(1, len(values) + 1), values, "o-", ms=3, label=label)
+    ax.set_xlabel(xlabel), ax.set_ylabel(ylabel), ax.grid(alpha=0.3), ax.legend()
+    return save(fig, path, vector=True)

@@ -10,12 +10,15 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+from pathlib import Path
 
 import keras
 import numpy as np
 
-from mnist_ae import models
+from mnist_ae import models, preprocessing, vae
+from mnist_ae.atomic import atomic_write
 from mnist_ae.cache import ModelCache
 
 
@@ -80,21 +83,76 @@ def cosine_adam(learning_rate: float, epochs: int, steps_per_epoch: int) -> kera
     return keras.optimizers.Adam(schedule)
 
 
-def fit(model, x, y, *, epochs: int, batch_size: int, validation_data) -> dict:
-    """`model.fit` with NaN guard and per-iteration loss; returns a JSON-able history.
+class EpochCheckpoint(keras.callbacks.Callback):
+    """After every epoch, save weights + optimizer state and the record so far into `directory`.
 
-    The validation set is evaluated after every epoch, so the returned history has both
-    train and test curves.
+    Each epoch's weights go to a new file and `state.json`, written after them, names the file:
+    a kill at any moment leaves a consistent pair (older files are removed after the switch).
     """
+
+    def __init__(self, directory: Path, iterations: IterationLoss, record: dict):
+        super().__init__()
+        self.directory, self.iterations, self.record = Path(directory), iterations, record
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not all(math.isfinite(float(v)) for v in (logs or {}).values()):
+            return  # TerminateOnNaN is stopping the run: keep the last good checkpoint
+        for key, value in (logs or {}).items():
+            self.record.setdefault(key, []).append(float(value))
+        weights = self.directory / f"epoch-{epoch + 1}.weights.h5"
+        with atomic_write(weights) as tmp:
+            self.model.save_weights(tmp)
+        state = {"epoch": epoch + 1, "weights": weights.name,
+                 "record": {**self.record, "iteration_loss": self.iterations.losses}}
+        with atomic_write(self.directory / STATE_FILE) as tmp:
+            tmp.write_text(json.dumps(state))
+        for old in self.directory.glob("epoch-*.weights.h5"):
+            if old != weights:
+                old.unlink()
+
+
+STATE_FILE = "state.json"
+
+
+def resume(model, directory: Path) -> tuple[int, dict]:
+    """Restore weights and optimizer state from an `EpochCheckpoint` folder.
+
+    Returns `(epochs_done, record_so_far)`; `(0, {})` when there is nothing to resume.
+    """
+    state_path = Path(directory) / STATE_FILE
+    if not state_path.is_file():
+        return 0, {}
+    state = json.loads(state_path.read_text())
+    model.optimizer.build(model.trainable_variables)  # so its saved variables have a place
+    model.load_weights(Path(directory) / state["weights"])
+    return state["epoch"], state["record"]
+
+
+def fit(model, x, y, *, epochs: int, batch_size: int, validation_data, checkpoint_dir=None) -> dict:
+    """`model.fit` with NaN guard, per-iteration loss and optional resumable checkpoints.
+
+    The validation set is evaluated after every epoch, so the returned JSON-able history has
+    both train and test curves. With `checkpoint_dir`, every finished epoch is checkpointed
+    there and a rerun continues from the last one (the record says `resumed_from_epoch`).
+    """
+    done, record = (0, {}) if checkpoint_dir is None else resume(model, checkpoint_dir)
     iterations = IterationLoss(batch_size, len(x))
+    iterations.losses = list(record.pop("iteration_loss", []))
+    callbacks = [iterations, keras.callbacks.TerminateOnNaN()]
+    if checkpoint_dir is not None:
+        Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
+        callbacks.append(EpochCheckpoint(checkpoint_dir, iterations, record))
     history = model.fit(
-        x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data, verbose=2,
-        callbacks=[iterations, keras.callbacks.TerminateOnNaN()],
+        x, y, epochs=epochs, initial_epoch=done, batch_size=batch_size, validation_data=validation_data,
+        verbose=2, callbacks=callbacks,
     )
-    record = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-    if len(record["loss"]) < epochs or not all(math.isfinite(v) for v in record["loss"]):
+    if checkpoint_dir is None:
+        record = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    if len(record.get("loss", [])) < epochs or not all(math.isfinite(v) for v in record["loss"]):
         raise FloatingPointError("training stopped: the loss became NaN or infinite (lower the learning rate)")
     record["iteration_loss"] = iterations.losses
+    if done:
+        record["resumed_from_epoch"] = done
     return record
 
 
@@ -114,12 +172,12 @@ def train_autoencoder(x_train, x_test, config: AEConfig, cache: ModelCache) -> T
     autoencoder = models.build_autoencoder(encoder, decoder)
     settings = {**dataclasses.asdict(config), "n_train": len(x_train)}
 
-    def train():
+    def train(checkpoint_dir):
         # Compiled only to train: a cache hit loads weights into an optimizer-free model.
         steps = math.ceil(len(x_train) / config.batch_size)
         autoencoder.compile(cosine_adam(config.learning_rate, config.epochs, steps), loss="mse")
         return fit(autoencoder, x_train, x_train, epochs=config.epochs, batch_size=config.batch_size,
-                   validation_data=(x_test, x_test))
+                   validation_data=(x_test, x_test), checkpoint_dir=checkpoint_dir)
 
     history, cached = cache.load_or_train(autoencoder, "autoencoder", settings, train)
     return TrainedAutoencoder(autoencoder, encoder, decoder, history, cached)
@@ -140,12 +198,12 @@ def train_classifier(x_train, y_train, x_test, y_test, config: ClassifierConfig,
     one_hot = lambda y: keras.utils.to_categorical(y, 10)  # noqa: E731
     settings = {**dataclasses.asdict(config), "n_train": len(x_train)}
 
-    def train():
+    def train(checkpoint_dir):
         steps = math.ceil(len(x_train) / config.batch_size)
         trainee.compile(cosine_adam(config.learning_rate, config.epochs, steps),
                         loss="categorical_crossentropy", metrics=["accuracy"])
-        return fit(trainee, x_train, one_hot(y_train), epochs=config.epochs,
-                   batch_size=config.batch_size, validation_data=(x_test, one_hot(y_test)))
+        return fit(trainee, x_train, one_hot(y_train), epochs=config.epochs, batch_size=config.batch_size,
+                   validation_data=(x_test, one_hot(y_test)), checkpoint_dir=checkpoint_dir)
 
     history, cached = cache.load_or_train(classifier, "classifier", settings, train)
     return classifier, history, cached
@@ -154,3 +212,48 @@ def train_classifier(x_train, y_train, x_test, y_test, config: ClassifierConfig,
 def encode(encoder: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """Codes of `x` as an (N, 2) array (the (1, 2, 1) code flattened)."""
     return encoder.predict(x, batch_size=batch_size, verbose=0).reshape(len(x), -1)
+
+
+@dataclasses.dataclass(frozen=True)
+class VAEConfig:
+    """Exercise 6 recipe (defaults are the full run's 2-D Gaussian VAE)."""
+
+    epochs: int = 30
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    seed: int = 0
+    latent_dim: int = 2
+    likelihood: str = "gaussian"  # or "bernoulli" (dynamically binarized training images)
+    beta: float = 1.0
+    filters: int = vae.FILTERS
+    hidden: int = vae.HIDDEN
+
+
+def build_vae(config: VAEConfig) -> vae.VAE:
+    """The exercise 6 VAE described by `config`, freshly initialised from `config.seed`."""
+    keras.utils.set_random_seed(config.seed)
+    bernoulli = config.likelihood == "bernoulli"
+    encoder = vae.build_vae_encoder(config.latent_dim, filters=config.filters, hidden=config.hidden)
+    decoder = vae.build_vae_decoder(config.latent_dim, filters=config.filters, hidden=config.hidden,
+                                    final_activation=None if bernoulli else "sigmoid")
+    return vae.VAE(encoder, decoder, beta=config.beta, likelihood=config.likelihood, binarize=bernoulli,
+                   border=preprocessing.PAD)
+
+
+def train_vae(x_train, x_test, config: VAEConfig, cache: ModelCache):
+    """Build the VAE of `config` and train it on `mean(reconstruction + beta * KL)`, or load it.
+
+    `x_test` is evaluated after every epoch (binarize it first for the Bernoulli VAE).
+    Returns `(vae, history, was_cached)`.
+    """
+    model = build_vae(config)
+    settings = {**dataclasses.asdict(config), "n_train": len(x_train)}
+
+    def train(checkpoint_dir):
+        steps = math.ceil(len(x_train) / config.batch_size)
+        model.compile(cosine_adam(config.learning_rate, config.epochs, steps))
+        return fit(model, x_train, None, epochs=config.epochs, batch_size=config.batch_size,
+                   validation_data=(x_test,), checkpoint_dir=checkpoint_dir)
+
+    history, cached = cache.load_or_train(model, f"vae{config.latent_dim}-{config.likelihood}", settings, train)
+    return model, history, cached

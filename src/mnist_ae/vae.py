@@ -159,7 +159,7 @@ class VAE(keras.Model):
     """
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, beta: float = 1.0,
-                 likelihood: str = "gaussian", binarize: bool = False, **kwargs):
+                 likelihood: str = "gaussian", binarize: bool = False, border: int = 0, **kwargs):
         super().__init__(**kwargs)
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
@@ -170,6 +170,9 @@ class VAE(keras.Model):
         # `save_weights` work before any call (train_step never calls the model itself).
         self.built = True
         self.beta, self.likelihood, self.binarize = float(beta), likelihood, bool(binarize)
+        # Pixels this wide at each edge are left out of the likelihood: with MNIST zero-padded
+        # to 32x32, border=2 makes the model's likelihood that of the 784 real pixels.
+        self.border = int(border)
         # Created even when unused so that the weights file has the same layout either way;
         # unseeded, it is seeded from `keras.utils.set_random_seed` like the sampling one.
         self.binarize_seed = keras.random.SeedGenerator(name="binarize_seed")
@@ -205,12 +208,19 @@ class VAE(keras.Model):
     def loss_terms(self, x, training=False):
         """Per-image `(reconstruction, kl)` for one sample z ~ q(z|x), each of shape (N,)."""
         z_mean, z_log_sigma, z = self.encoder(x, training=training)
-        out = self.decoder(z, training=training)
+        return self.reconstruction_term(x, self.decoder(z, training=training)), kl_divergence(z_mean, z_log_sigma)
+
+    def reconstruction_term(self, x, out):
+        """Per-image reconstruction term of decoder outputs `out` for images `x`, inside the border.
+
+        Bernoulli: negative log-likelihood in nats (`out` are logits); Gaussian: sum of squares.
+        """
+        if self.border:
+            b = self.border
+            x, out = x[:, b:-b, b:-b], out[:, b:-b, b:-b]
         if self.likelihood == "bernoulli":
-            reconstruction = bernoulli_nll(x, out)
-        else:
-            reconstruction = sum_squared_error(x, out)
-        return reconstruction, kl_divergence(z_mean, z_log_sigma)
+            return bernoulli_nll(x, out)
+        return sum_squared_error(x, out)
 
     def _update_metrics(self, reconstruction, kl):
         # Per-image values, so the trackers average over images even when the last batch is short.
