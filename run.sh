@@ -38,16 +38,20 @@ setup() {
 }
 
 run_all() {
-    local py="$VENV/bin/python"
+    local py="$VENV/bin/python" start=$SECONDS
     for n in $EXERCISES; do
         "$py" "scripts/exercise_$n.py" "$@"
     done
     for study in $STUDIES; do
         "$py" "scripts/$study.py" "$@"
     done
-    local quick=()
-    for arg in "$@"; do [ "$arg" = --quick ] && quick=(--quick); done
+    local quick=() results=report/results
+    for arg in "$@"; do [ "$arg" = --quick ] && quick=(--quick) && results=build/quick/results; done
     "$py" scripts/build_report.py "${quick[@]}"
+    # The whole job's wall time (set-up excluded), kept beside the results as the speed record.
+    printf '{"whole_job_seconds": %d, "args": "%s", "nproc": %d}\n' $((SECONDS - start)) "$*" "$(nproc)" \
+        > "$results/.job.json.tmp" && mv "$results/.job.json.tmp" "$results/job.json"
+    echo "whole job: $((SECONDS - start)) s"
 }
 
 case "${1:-}" in

