@@ -2,7 +2,8 @@
 # The project's two commands (see README):
 #   bash run.sh all    set up, then run every exercise and build report/report.pdf
 #   bash run.sh test   set up, then run the test suite
-# `bash run.sh setup` does the set-up alone; `bash run.sh exercise N [flags]` runs one exercise. Every step is idempotent: a second run reuses the
+# `bash run.sh setup` does the set-up alone; `bash run.sh exercise N [flags]` and
+# `bash run.sh study NAME [flags]` run one step. Every step is idempotent: a second run reuses the
 # virtual env, the verified MNIST cache and the cached trained models.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -64,5 +65,11 @@ case "${1:-}" in
             echo "run.sh: unknown exercise '$n' (choose from $EXERCISES)" >&2; exit 2
         fi
         shift 2; setup; "$VENV/bin/python" "scripts/exercise_$n.py" "$@" ;;
-    *) echo "usage: bash run.sh {all|test|setup|exercise N} [args]" >&2; exit 2 ;;
+    study)
+        name=${2:-}
+        if [[ " $STUDIES " != *" $name "* ]] || [ -z "$name" ]; then
+            echo "run.sh: unknown study '$name' (choose from $STUDIES)" >&2; exit 2
+        fi
+        shift 2; setup; "$VENV/bin/python" "scripts/$name.py" "$@" ;;
+    *) echo "usage: bash run.sh {all|test|setup|exercise N|study NAME} [args]" >&2; exit 2 ;;
 esac

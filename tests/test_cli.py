@@ -105,10 +105,14 @@ def test_corrupt_cached_weights_name_the_fix_and_retrain_repairs(tmp_path, capsy
     assert json.loads((tmp_path / "res" / "exercise_2.json").read_text())["model_from_cache"] is False
 
 
-def test_unknown_step_in_run_sh(capsys):
-    result = subprocess.run(["bash", str(ROOT / "run.sh"), "exercise", "9"], capture_output=True, text=True)
+@pytest.mark.parametrize("verb, name, message", [
+    ("exercise", "9", "run.sh: unknown exercise '9' (choose from 1 2 3 4 5 6)"),
+    ("study", "astrology", "run.sh: unknown study 'astrology' (choose from vae_likelihood)"),
+])
+def test_unknown_step_in_run_sh(verb, name, message):
+    result = subprocess.run(["bash", str(ROOT / "run.sh"), verb, name], capture_output=True, text=True)
     assert result.returncode == 2
-    assert result.stderr.strip() == "run.sh: unknown exercise '9' (choose from 1 2 3 4 5 6)"
+    assert result.stderr.strip() == message
 
 
 def test_same_seed_same_run_other_seed_other_run(tmp_path):

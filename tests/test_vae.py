@@ -196,3 +196,16 @@ def test_weights_only_save_then_rebuild_and_load_gives_identical_outputs(tmp_pat
     np.testing.assert_array_equal(numpy(rebuilt(x)), numpy(model(x)))
     z = np.array([[0.0, 0.0], [1.5, -1.0]], np.float32)
     np.testing.assert_array_equal(numpy(rebuilt.decode(z)), numpy(model.decode(z)))
+
+
+def test_the_border_is_left_out_of_the_likelihood():
+    """With border=2 the loss is that of the central 28x28 pixels: the padding cannot change it."""
+    model = tiny_vae(likelihood="bernoulli", border=2)
+    x = (squares(4) > 0.5).astype(np.float32)
+    logits = np.zeros((4, 32, 32, 1), np.float32)
+    inside = numpy(model.reconstruction_term(x, logits))
+    np.testing.assert_allclose(inside, 28 * 28 * math.log(2), rtol=1e-5)  # p = 1/2 per pixel
+    logits[:, :2] = 50.0  # confidently wrong about the (all-zero) border only
+    np.testing.assert_allclose(numpy(model.reconstruction_term(x, logits)), inside, rtol=1e-6)
+    whole = tiny_vae(likelihood="bernoulli")
+    assert numpy(whole.reconstruction_term(x, logits)).min() > inside.max() + 1000

@@ -47,13 +47,6 @@ def grid_size(text: str) -> int:
     return value
 
 
-def probability(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be a probability in [0, 1], got {text}")
-    return value
-
-
 def ensure_writable_dir(path: Path) -> Path:
     """Create `path` if needed and prove it takes files; raise ValueError naming the problem."""
     if path.exists() and not path.is_dir():
