@@ -18,6 +18,7 @@ from mnist_ae.atomic import atomic_write
 from mnist_ae.cli import FULL_FIGURES, FULL_RESULTS, QUICK_ROOT
 
 ROOT = Path(__file__).resolve().parent.parent
+LONG_BUDGET = "long_budget/vae_likelihood.json"
 SOURCE = ROOT / "report" / "report.typ"
 # What each script writes (results/<script>.json and these figures); the report needs all of it.
 OUTPUTS = {
@@ -52,6 +53,9 @@ def build(figures: Path, results: Path, output: Path, quick: bool) -> Path:
     root = Path(os.path.commonpath([SOURCE.parent, figures, results]))
     inputs = {"figures": "/" + str(figures.relative_to(root)), "results": "/" + str(results.relative_to(root)),
               "quick": str(quick).lower()}
+    long_budget = results / LONG_BUDGET
+    if long_budget.is_file():  # optional: a longer likelihood run, shown beside the default one
+        inputs["long_budget"] = "/" + str(long_budget.relative_to(root))
     with atomic_write(output) as tmp:
         typst.compile(str(SOURCE), output=str(tmp), root=str(root), sys_inputs=inputs)
     return output

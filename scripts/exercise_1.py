@@ -11,7 +11,6 @@ import math
 
 from mnist_ae import evaluation, plotting, preprocessing
 from mnist_ae.cli import exercise_parser, run_script
-from mnist_ae.results import provenance, write_results
 from mnist_ae.training import AEConfig, train_autoencoder
 
 
@@ -41,8 +40,7 @@ def body(run) -> None:
         "train_seconds": history["train_seconds"],
         "history": {k: history[k] for k in ("loss", "val_loss")},
     }
-    write_results(run.results / "exercise_1.json", metrics,
-                  provenance(run.args, n_train=len(run.x_train), n_test=len(run.x_test), wall_time_s=run.wall_time()))
+    run.save_results("exercise_1", metrics)
     print(f"exercise 1: test MSE {test_mse:.5f} on 28x28 ({test['mse_padded']:.5f} on the padded 32x32), "
           f"train MSE {train_mse:.5f} ({run.wall_time():.1f} s)")
 

@@ -11,7 +11,6 @@ import numpy as np
 
 from mnist_ae import evaluation, plotting
 from mnist_ae.cli import exercise_parser, run_script
-from mnist_ae.results import provenance, write_results
 from mnist_ae.training import AEConfig, encode, train_autoencoder
 
 
@@ -24,8 +23,7 @@ def body(run) -> None:
                             plotting.padded_limits(summary["box"]),
                             title=f"Autoencoder codes of {len(codes)} images")
     metrics = {"n_codes": len(codes), **summary, "model_from_cache": trained.cached}
-    write_results(run.results / "exercise_2.json", metrics,
-                  provenance(run.args, n_train=len(run.x_train), n_test=len(run.x_test), wall_time_s=run.wall_time()))
+    run.save_results("exercise_2", metrics)
     print(f"exercise 2: silhouette {summary['silhouette']:.3f}, nearest-centroid accuracy "
           f"{summary['nearest_centroid_accuracy']:.3f}, codes at 0 per coordinate "
           f"{summary['zero_fraction_per_coordinate']} ({run.wall_time():.1f} s)")

@@ -11,7 +11,6 @@ import numpy as np
 
 from mnist_ae import evaluation, plotting
 from mnist_ae.cli import exercise_parser, run_script
-from mnist_ae.results import provenance, write_results
 from mnist_ae.training import AEConfig, encode, train_autoencoder
 
 ASSIGNMENT_TEST_IMAGES = 1000
@@ -37,8 +36,7 @@ def body(run) -> None:
         "chance_accuracy_majority": chance,
         "model_from_cache": trained.cached,
     }
-    write_results(run.results / "exercise_3.json", metrics,
-                  provenance(run.args, n_train=len(run.x_train), n_test=len(run.x_test), wall_time_s=run.wall_time()))
+    run.save_results("exercise_3", metrics)
     print(f"exercise 3: 1-NN accuracy {metrics['overall_accuracy']:.4f} on {len(run.y_test)} test images, "
           f"{metrics[f'overall_accuracy_first_{ASSIGNMENT_TEST_IMAGES}']:.4f} on the first {first} "
           f"({run.wall_time():.1f} s)")

@@ -13,7 +13,6 @@ from sklearn.metrics import confusion_matrix
 
 from mnist_ae import plotting
 from mnist_ae.cli import exercise_parser, run_script
-from mnist_ae.results import provenance, write_results
 from mnist_ae.training import ClassifierConfig, train_classifier
 
 
@@ -39,8 +38,7 @@ def body(run) -> None:
         "train_seconds": history["train_seconds"],
         "history": {k: history[k] for k in ("loss", "val_loss", "accuracy", "val_accuracy")},
     }
-    write_results(run.results / "exercise_4.json", metrics,
-                  provenance(run.args, n_train=len(run.x_train), n_test=len(run.x_test), wall_time_s=run.wall_time()))
+    run.save_results("exercise_4", metrics)
     print(f"exercise 4: test accuracy {100 * test_accuracy:.2f} %, test loss {test_loss:.4f} ({run.wall_time():.1f} s)")
 
 

@@ -11,7 +11,6 @@ import numpy as np
 
 from mnist_ae import evaluation, plotting, preprocessing
 from mnist_ae.cli import exercise_parser, grid_size, run_script
-from mnist_ae.results import provenance, write_results
 from mnist_ae.training import AEConfig, encode, train_autoencoder
 
 
@@ -31,8 +30,7 @@ def body(run) -> None:
                            overlay=(codes, labels), title="decoded grid under the codes")
     metrics = {"grid_size": n, "box": list(box), "extent": list(extent), "axes_limits": list(limits),
                "model_from_cache": trained.cached}
-    write_results(run.results / "exercise_5.json", metrics,
-                  provenance(run.args, n_train=len(run.x_train), n_test=len(run.x_test), wall_time_s=run.wall_time()))
+    run.save_results("exercise_5", metrics)
     print(f"exercise 5: decoded a {n}x{n} grid over {box} ({run.wall_time():.1f} s)")
 
 

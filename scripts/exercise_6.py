@@ -18,7 +18,6 @@ from scipy.stats import norm
 
 from mnist_ae import evaluation, plotting, preprocessing
 from mnist_ae.cli import exercise_parser, grid_size, positive_int, run_script
-from mnist_ae.results import provenance, write_results
 from mnist_ae.training import VAEConfig, encode, train_autoencoder, train_vae
 
 # The grid spans the central 90 % of the prior along each axis.
@@ -101,8 +100,7 @@ def body(run) -> None:
         "silhouette_ae_codes": evaluation.cluster_summary(codes_ae, labels, seed=args.seed)["silhouette"],
         "beta": base.beta,
     }
-    write_results(run.results / "exercise_6.json", metrics,
-                  provenance(args, n_train=len(run.x_train), n_test=len(run.x_test), wall_time_s=run.wall_time()))
+    run.save_results("exercise_6", metrics)
     print(f"exercise 6: 2-D VAE test MSE {metrics['latent_2']['test_mse']:.5f}, KL {metrics['latent_2']['test_kl']:.2f}; "
           f"{high.latent_dim}-D test MSE {metrics[f'latent_{high.latent_dim}']['test_mse']:.5f} ({run.wall_time():.1f} s)")
 

@@ -125,3 +125,19 @@ def test_report_names_the_step_to_run_for_a_missing_input(quick_run, tmp_path, c
     assert script("build_report").main(args + ["--quick"]) == 2
     assert "exercise_3.json is missing: run `python scripts/exercise_3.py --quick`" in capsys.readouterr().err
     assert not (tmp_path / "r.pdf").exists()
+
+
+def test_report_shows_an_optional_long_budget_likelihood_run(quick_run, tmp_path):
+    dirs, _ = quick_run
+    results = tmp_path / "results"
+    (results / "long_budget").mkdir(parents=True)
+    for f in dirs["results"].glob("*.json"):
+        (results / f.name).write_bytes(f.read_bytes())
+    (results / "long_budget" / "vae_likelihood.json").write_bytes((dirs["results"] / "vae_likelihood.json").read_bytes())
+    out = tmp_path / "r.pdf"
+    args = ["--quick", "--figures-dir", str(dirs["figures"]), "--results-dir", str(results), "--output", str(out)]
+    assert script("build_report").main(args) == 0
+    with_long = out.stat().st_size
+    (results / "long_budget" / "vae_likelihood.json").unlink()
+    assert script("build_report").main(args) == 0
+    assert with_long > out.stat().st_size  # the extra table is there only when the file is

@@ -108,6 +108,13 @@ class Run:
     def wall_time(self) -> float:
         return time.perf_counter() - self.started
 
+    def save_results(self, name: str, metrics: dict) -> Path:
+        """Write `<results>/<name>.json`: `metrics` plus this run's provenance."""
+        from mnist_ae.results import provenance, write_results
+
+        prov = provenance(self.args, n_train=len(self.x_train), n_test=len(self.x_test), wall_time_s=self.wall_time())
+        return write_results(self.results / f"{name}.json", metrics, prov)
+
 
 def _output_dirs(args) -> tuple[Path, Path]:
     if not args.quick:
