@@ -49,6 +49,13 @@ def test_invalid_flags_are_rejected_by_the_parser(tmp_path, capsys, flags, messa
     assert not (tmp_path / "res").exists()
 
 
+def test_long_likelihood_budget_is_not_a_quick_run(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        script("vae_likelihood").main(["--quick", "--budget", "long", *outputs(tmp_path)])
+    assert exit_.value.code == 2
+    assert "--budget long and --quick exclude each other" in capsys.readouterr().err
+
+
 def test_batch_larger_than_the_data(tmp_path, capsys):
     assert script("exercise_1").main(["--quick", "--batch-size", "5000", *outputs(tmp_path)]) == 2
     assert "--batch-size 5000 is larger than the 2048 training images" in one_line_error(capsys)
