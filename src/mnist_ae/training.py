@@ -83,6 +83,9 @@ def cosine_adam(learning_rate: float, epochs: int, steps_per_epoch: int) -> kera
     return keras.optimizers.Adam(schedule)
 
 
+STATE_FILE = "state.json"  # names the newest checkpoint of a `fit(..., checkpoint_dir=...)` run
+
+
 class EpochCheckpoint(keras.callbacks.Callback):
     """After every epoch, save weights + optimizer state and the record so far into `directory`.
 
@@ -109,9 +112,6 @@ class EpochCheckpoint(keras.callbacks.Callback):
         for old in self.directory.glob("epoch-*.weights.h5"):
             if old != weights:
                 old.unlink()
-
-
-STATE_FILE = "state.json"
 
 
 def resume(model, directory: Path) -> tuple[int, dict]:
