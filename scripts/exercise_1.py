@@ -26,7 +26,8 @@ def body(run) -> None:
     history = trained.history
     plotting.loss_curves(history, run.figures / "ex1_loss_epochs.png", ylabel="MSE")
     steps = math.ceil(len(run.x_train) / config.batch_size)
-    plotting.iteration_loss(history["iteration_loss"], steps, run.figures / "ex1_loss_iterations.png")
+    plotting.iteration_loss(history["iteration_loss"], history["iteration_step"], steps,
+                            run.figures / "ex1_loss_iterations.png")
     test = evaluation.reconstruction_mse(trained.autoencoder, run.x_test)
     train = evaluation.reconstruction_mse(trained.autoencoder, run.x_train)
     test_mse, train_mse = test["mse"], train["mse"]

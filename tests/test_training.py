@@ -36,6 +36,22 @@ def test_iteration_loss_recovers_each_batch_loss():
         assert np.sum(batch_losses * sizes) == pytest.approx(residual.sum(), rel=1e-4)
     np.testing.assert_allclose(record["loss"], [residual.mean()] * 2, rtol=1e-4)
     assert len(record["val_loss"]) == 2
+    assert record["iteration_step"] == [1, 2, 3, 4, 5, 6]
+
+
+def test_iteration_loss_with_several_steps_per_execution_records_chunk_means():
+    model, x, y = tiny_regression()
+    model.compile(keras.optimizers.SGD(0.0), loss="mse", steps_per_execution=2)
+    record = training.fit(model, x, y, epochs=2, batch_size=4, validation_data=(x, y))
+    residual = ((model.predict(x, verbose=0) - y) ** 2).ravel()
+    # Per epoch: one call runs batches 1-2 (8 images), the next batch 3 (2 images).
+    assert record["iteration_step"] == [2, 3, 5, 6]
+    losses = np.array(record["iteration_loss"])
+    for epoch in range(2):
+        first, second = losses[2 * epoch : 2 * epoch + 2]
+        assert 8 * first + 2 * second == pytest.approx(residual.sum(), rel=1e-4)
+        means = [residual[list(c)].mean() for c in itertools.combinations(range(10), 2)]
+        assert np.min(np.abs(np.array(means) - second)) < 1e-4 * max(1.0, second)
 
 
 def test_nan_loss_stops_training_with_a_clear_error():

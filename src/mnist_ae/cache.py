@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # keras is heavy; the report builder imports this module with
     import keras
 
 # Bump when a change to the code would change what the same settings train.
-CODE_VERSION = 2
+CODE_VERSION = 3
 
 
 class CacheError(ValueError):

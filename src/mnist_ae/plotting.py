@@ -63,15 +63,13 @@ def loss_curves(history: dict, path, metric: str = "loss", ylabel: str = "loss",
     return save(fig, path, vector=True)
 
 
-def iteration_loss(losses, steps_per_epoch: int, path, ylabel: str = "training MSE per batch") -> list[Path]:
-    """Loss of every training batch, with a moving average and epoch boundaries."""
-    losses = np.asarray(losses)
+def iteration_loss(losses, steps, steps_per_epoch: int, path, ylabel: str = "training MSE") -> list[Path]:
+    """Training loss along the iterations (`losses[i]` ends at iteration `steps[i]`), epoch lines."""
+    losses, steps = np.asarray(losses), np.asarray(steps)
+    chunk = int(steps[1] - steps[0]) if len(steps) > 1 else 1
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    ax.plot(losses, lw=0.4, alpha=0.5, label="batch")
-    window = max(1, min(steps_per_epoch // 5, len(losses)))
-    smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-    ax.plot(np.arange(window - 1, len(losses)), smooth, lw=1.5, label=f"moving mean ({window} batches)")
-    for e in range(steps_per_epoch, len(losses), steps_per_epoch):
+    ax.plot(steps, losses, lw=0.6, label="batch" if chunk == 1 else f"mean of each {chunk} iterations")
+    for e in range(steps_per_epoch, int(steps[-1]), steps_per_epoch):
         ax.axvline(e, color="grey", lw=0.3)
     ax.set_xlabel("iteration"), ax.set_ylabel(ylabel), ax.set_yscale("log"), ax.grid(alpha=0.3), ax.legend()
     return save(fig, path, vector=True)
