@@ -41,13 +41,12 @@ def summarize_vae(model, history, cached, run) -> dict:
     }
 
 
-def ae_grid(run, n):
-    """The exercise 5 grid of the cached autoencoder, for the side-by-side comparison."""
-    ae = train_autoencoder(run.x_train, run.x_test, run.default_autoencoder_config(), run.cache)
-    box = evaluation.bounding_box(encode(ae.encoder, np.concatenate([run.x_train, run.x_test])))
+def ae_grid(ae, codes, n):
+    """The exercise 5 grid of the autoencoder over the box of its `codes`, for the comparison."""
+    box = evaluation.bounding_box(codes)
     grid, extent = evaluation.latent_grid(box, n)
     decoded = ae.decoder.predict(grid.reshape(-1, 1, 2, 1), batch_size=len(grid), verbose=0)
-    return ae, evaluation.mosaic(preprocessing.to_mnist_view(decoded), n), extent, plotting.padded_limits(box)
+    return evaluation.mosaic(preprocessing.to_mnist_view(decoded), n), extent, plotting.padded_limits(box)
 
 
 def body(run) -> None:
@@ -73,7 +72,9 @@ def body(run) -> None:
                            title=f"{n} x {n} grid over the central {PRIOR_MASS:.0%} of the prior", **labels_z)
     plotting.latent_mosaic(mosaic, extent, figures / "ex6_grid_over_means.png", limits,
                            overlay=(means, labels), title="decoded grid under the means", **labels_z)
-    ae, ae_mosaic, ae_extent, ae_limits = ae_grid(run, n)
+    ae = train_autoencoder(run.x_train, run.x_test, run.default_autoencoder_config(), run.cache)
+    codes_ae = encode(ae.encoder, images)
+    ae_mosaic, ae_extent, ae_limits = ae_grid(ae, codes_ae, n)
     plotting.mosaics_side_by_side(
         [(ae_mosaic, ae_extent, ae_limits, "autoencoder (exercise 5)", "code 1", "code 2"),
          (mosaic, extent, limits, "variational autoencoder", "z 1", "z 2")],
@@ -90,7 +91,6 @@ def body(run) -> None:
                             plotting.padded_limits(evaluation.bounding_box(projected)),
                             title=f"{high.latent_dim}-D VAE means, first two principal components",
                             xlabel=f"PC 1 ({explained[0]:.0%} of variance)", ylabel=f"PC 2 ({explained[1]:.0%})")
-    codes_ae = encode(ae.encoder, images)
     metrics = {
         "latent_2": summarize_vae(vae2, history2, cached2, run),
         f"latent_{high.latent_dim}": {**summarize_vae(vae16, history16, cached16, run), "epochs": high.epochs,
