@@ -7,7 +7,6 @@ exercise 1 model (trained first if absent, with the same flags).
 
 from __future__ import annotations
 
-import numpy as np
 
 from mnist_ae import evaluation, plotting
 from mnist_ae.cli import exercise_parser, run_script
@@ -16,8 +15,8 @@ from mnist_ae.training import AEConfig, encode, train_autoencoder
 
 def body(run) -> None:
     trained = train_autoencoder(run.x_train, run.x_test, run.config(AEConfig), run.cache)
-    codes = encode(trained.encoder, np.concatenate([run.x_train, run.x_test]))
-    labels = np.concatenate([run.y_train, run.y_test])
+    images, labels = run.all_images()
+    codes = encode(trained.encoder, images)
     summary = evaluation.cluster_summary(codes, labels, seed=run.args.seed)
     plotting.latent_scatter(codes, labels, run.figures / "ex2_latent_scatter.png",
                             plotting.padded_limits(summary["box"]),

@@ -7,7 +7,6 @@ scatter on the mosaic. Uses the cached exercise 1 model.
 
 from __future__ import annotations
 
-import numpy as np
 
 from mnist_ae import evaluation, plotting, preprocessing
 from mnist_ae.cli import exercise_parser, grid_size, run_script
@@ -17,8 +16,8 @@ from mnist_ae.training import AEConfig, encode, train_autoencoder
 def body(run) -> None:
     n = run.args.grid_size
     trained = train_autoencoder(run.x_train, run.x_test, run.config(AEConfig), run.cache)
-    codes = encode(trained.encoder, np.concatenate([run.x_train, run.x_test]))
-    labels = np.concatenate([run.y_train, run.y_test])
+    images, labels = run.all_images()
+    codes = encode(trained.encoder, images)
     box = evaluation.bounding_box(codes)
     grid, extent = evaluation.latent_grid(box, n)
     decoded = trained.decoder.predict(grid.reshape(-1, 1, 2, 1), batch_size=len(grid), verbose=0)

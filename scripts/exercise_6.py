@@ -56,7 +56,7 @@ def body(run) -> None:
     high = dataclasses.replace(base, latent_dim=args.high_latent, epochs=1 if args.quick else args.high_epochs)
     vae16, history16, cached16 = train_vae(run.x_train, run.x_test, high, run.cache)
 
-    images, labels = np.concatenate([run.x_train, run.x_test]), np.concatenate([run.y_train, run.y_test])
+    images, labels = run.all_images()
     means = np.asarray(vae2.encoder.predict(images, batch_size=2048, verbose=0)[0])
     half = float(norm.ppf(0.5 + PRIOR_MASS / 2))
     grid, extent = evaluation.latent_grid((-half, half, -half, half), n)

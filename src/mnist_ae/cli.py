@@ -99,6 +99,10 @@ class Run:
         return cls(epochs=self.args.epochs, batch_size=self.args.batch_size,
                    learning_rate=self.args.learning_rate, seed=self.args.seed)
 
+    def all_images(self) -> tuple[np.ndarray, np.ndarray]:
+        """Train then test images (model inputs) and their labels: "all images" of the exercises."""
+        return np.concatenate([self.x_train, self.x_test]), np.concatenate([self.y_train, self.y_test])
+
     def default_autoencoder_config(self):
         """Exercise 1's default recipe at this run's seed (1 epoch in quick mode), for reuse."""
         from mnist_ae.training import AEConfig

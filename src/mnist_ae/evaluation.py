@@ -114,12 +114,8 @@ def vae_test_terms(vae, x, batch_size: int = 1000) -> dict[str, float]:
     Returns `reconstruction` (per-image sum, as trained), `kl` (nats) and `loss`
     (`reconstruction + beta * kl`).
     """
-    reconstruction, kl = [], []
-    for start in range(0, len(x), batch_size):
-        r, k = vae.loss_terms(x[start : start + batch_size], training=False)
-        reconstruction.append(np.asarray(r, dtype=np.float64))
-        kl.append(np.asarray(k, dtype=np.float64))
-    r, k = float(np.concatenate(reconstruction).mean()), float(np.concatenate(kl).mean())
+    reconstruction, kl = vae.per_image_terms(x, batch_size)
+    r, k = float(reconstruction.mean()), float(kl.mean())
     return {"reconstruction": r, "kl": k, "loss": r + vae.beta * k}
 
 

@@ -53,12 +53,8 @@ def elbo(vae, x, batch_size: int = 500) -> np.ndarray:
     The reconstruction term uses one z ~ q(z|x) drawn by the encoder's sampling layer; the KL
     is exact. Raises ValueError unless the VAE is Bernoulli and `x` is binary.
     """
-    x = _binary_images(vae, x)
-    out = np.empty(len(x))
-    for start in range(0, len(x), batch_size):
-        reconstruction, kl = vae.loss_terms(x[start : start + batch_size], training=False)
-        out[start : start + batch_size] = -(_numpy64(reconstruction) + _numpy64(kl))
-    return out
+    reconstruction, kl = vae.per_image_terms(_binary_images(vae, x), batch_size)
+    return -(reconstruction + kl)
 
 
 def importance_sampled_log_likelihood(vae, x, k: int, batch_size: int = 100, seed: int = 0,

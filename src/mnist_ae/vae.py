@@ -210,6 +210,11 @@ class VAE(keras.Model):
         z_mean, z_log_sigma, z = self.encoder(x, training=training)
         return self.reconstruction_term(x, self.decoder(z, training=training)), kl_divergence(z_mean, z_log_sigma)
 
+    def per_image_terms(self, x, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+        """`loss_terms` of every image of `x`, in batches, as float64 arrays `(reconstruction, kl)`."""
+        parts = [self.loss_terms(x[i : i + batch_size], training=False) for i in range(0, len(x), batch_size)]
+        return tuple(np.concatenate([ops.convert_to_numpy(p[j]).astype(np.float64) for p in parts]) for j in (0, 1))
+
     def reconstruction_term(self, x, out):
         """Per-image reconstruction term of decoder outputs `out` for images `x`, inside the border.
 
