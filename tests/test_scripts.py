@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mnist_ae import runner, steps
+
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
@@ -21,14 +23,18 @@ def script(name):
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    """Run exercises 1-5 once in quick mode; return the output folders."""
+    """Every registered step once in quick mode through the runner, into a temp dir."""
     out = tmp_path_factory.mktemp("quick")
-    dirs = {"figures": out / "figures", "results": out / "results", "cache": out / "cache"}
+    dirs = {"figures": out / "figures", "results": out / "results", "cache": out / "cache", "state": out / "state"}
     flags = ["--quick", "--figures-dir", str(dirs["figures"]), "--results-dir", str(dirs["results"]),
              "--cache-dir", str(dirs["cache"])]
-    for name in [*(f"exercise_{n}" for n in range(1, 7)), "vae_likelihood"]:
-        assert script(name).main(flags) == 0, f"{name} failed"
+    assert runner.run(["all"], pipeline=pipeline(dirs)) == 0
     return dirs, flags
+
+
+def pipeline(dirs):
+    return runner.Pipeline(quick=True, state_dir=dirs["state"], figures=dirs["figures"], results=dirs["results"],
+                           cache_dir=dirs["cache"], report=dirs["figures"].parent / "report.pdf")
 
 
 def all_finite(value):
@@ -39,27 +45,46 @@ def all_finite(value):
     return not isinstance(value, float) or math.isfinite(value)
 
 
-EXPECTED_FIGURES = {
-    1: ["ex1_reconstructions.png", "ex1_loss_epochs.png", "ex1_loss_iterations.png"],
-    2: ["ex2_latent_scatter.png"],
-    3: ["ex3_knn_accuracy.png"],
-    4: ["ex4_loss.png", "ex4_accuracy.png", "ex4_confusion.png"],
-    5: ["ex5_latent_grid.png", "ex5_grid_over_scatter.png"],
-    6: ["ex6_latent_means.png", "ex6_latent_grid.png", "ex6_grid_over_means.png", "ex6_grids_ae_vs_vae.png",
-        "ex6_reconstructions.png", "ex6_vae16_pca.png"],
-}
-
-
-@pytest.mark.parametrize("n", range(1, 7))
-def test_quick_run_writes_figures_and_finite_json(quick_run, n):
+@pytest.mark.parametrize("step", [s for s in steps.STEPS if s.results], ids=lambda s: s.name)
+def test_quick_run_writes_the_registered_outputs_and_finite_json(quick_run, step):
     dirs, _ = quick_run
-    for name in EXPECTED_FIGURES[n]:
-        path = dirs["figures"] / name
-        assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
-    payload = json.loads((dirs["results"] / f"exercise_{n}.json").read_text())
+    for path in step.outputs(dirs["figures"], dirs["results"]):
+        magic = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF-", ".json": b"{"}[path.suffix]
+        assert path.is_file() and path.read_bytes()[: len(magic)] == magic, path
+    payload = json.loads((dirs["results"] / f"{step.name}.json").read_text())
     assert all_finite(payload)
     p = payload["provenance"]
     assert p["quick"] is True and p["train_size"] == 2048 and p["test_size"] == 512 and p["wall_time_s"] > 0
+
+
+def test_every_figure_a_step_writes_is_registered(quick_run):
+    dirs, _ = quick_run
+    registered = {f for s in steps.STEPS for f in s.figures}
+    written = {p.name for p in dirs["figures"].iterdir() if not p.name.startswith(".")}
+    assert written == registered
+
+
+def test_the_quick_run_summary_and_a_second_run_that_reuses_everything(quick_run):
+    dirs, _ = quick_run
+    summary = json.loads((dirs["results"] / "pipeline.json").read_text())
+    assert [s["name"] for s in summary["steps"]] == list(steps.NAMES)
+    assert {s["status"] for s in summary["steps"]} == {"ran"} and summary["quick"] is True
+    assert (dirs["figures"].parent / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    assert runner.run(["all"], pipeline=pipeline(dirs)) == 0
+    again = json.loads((dirs["results"] / "pipeline.json").read_text())
+    assert {s["status"] for s in again["steps"]} == {"reused"}
+    assert again["total_wall_time_s"] < 30
+
+
+def test_quick_benchmark_counts_and_compares(quick_run):
+    dirs, _ = quick_run
+    b = json.loads((dirs["results"] / "benchmark.json").read_text())
+    for key in ("ae_images_per_s", "baseline_images_per_s", "vae_images_per_s", "vae_baseline_images_per_s",
+                "peak_flops_per_s"):
+        assert b[key] > 0, key
+    assert b["flops_per_image"] == 3 * 2_329_124  # the hand count of test_flops, x3 for training
+    assert b["ae_speedup_over_baseline"] == pytest.approx(b["ae_images_per_s"] / b["baseline_images_per_s"])
+    assert b["nproc"] >= 1
 
 
 def test_quick_metrics_have_the_documented_keys_and_ranges(quick_run):
@@ -121,9 +146,9 @@ def test_report_names_the_step_to_run_for_a_missing_input(quick_run, tmp_path, c
     args = ["--figures-dir", str(dirs["figures"]), "--results-dir", str(results), "--output", str(tmp_path / "r.pdf")]
     assert script("build_report").main(args) == 2
     err = capsys.readouterr().err
-    assert "exercise_1.json is from a --quick run: run `python scripts/exercise_1.py`" in err
+    assert "exercise_1.json is from a --quick run: run `python -m mnist_ae run exercise_1` for the full report" in err
     assert script("build_report").main(args + ["--quick"]) == 2
-    assert "exercise_3.json is missing: run `python scripts/exercise_3.py --quick`" in capsys.readouterr().err
+    assert "exercise_3.json is missing: run `python -m mnist_ae run exercise_3 --quick`" in capsys.readouterr().err
     assert not (tmp_path / "r.pdf").exists()
 
 

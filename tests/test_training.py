@@ -125,7 +125,7 @@ def test_interrupted_training_resumes_from_the_last_finished_epoch(tmp_path, mon
         return real_fit(self, *args, **kwargs)
 
     monkeypatch.setattr(keras.Model, "fit", fit_then_die)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(training.Interrupted, match="^interrupted after epoch 2 of 4; rerun the same command"):
         training.fit(model, x, y, epochs=4, batch_size=5, validation_data=(x, y), checkpoint_dir=tmp_path)
     monkeypatch.setattr(keras.Model, "fit", real_fit)
     state = json.loads((tmp_path / "state.json").read_text())
@@ -149,3 +149,75 @@ def test_settings_key_depends_on_every_setting_and_the_code_version(monkeypatch)
     assert a != cache.settings_key("ae", {"epochs": 1, "seed": 1})
     monkeypatch.setattr(cache, "CODE_VERSION", cache.CODE_VERSION + 1)
     assert a != cache.settings_key("ae", {"epochs": 1, "seed": 0})
+
+
+class InterruptAt(keras.callbacks.Callback):
+    """Presses Ctrl-C at the start of epoch `epoch` (0-based)."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_says_how_many_epochs_are_checkpointed_and_a_rerun_resumes(tmp_path):
+    model, x, y = tiny_regression()
+    model.compile(keras.optimizers.SGD(0.01), loss="mse")
+    with pytest.raises(training.Interrupted, match=r"^interrupted after epoch 2 of 4; rerun the same command"):
+        training.fit(model, x, y, epochs=4, batch_size=4, checkpoint_dir=tmp_path, callbacks=[InterruptAt(2)],
+                     verbose=0)
+    assert json.loads((tmp_path / training.STATE_FILE).read_text())["epoch"] == 2
+    fresh, _, _ = tiny_regression()
+    fresh.compile(keras.optimizers.SGD(0.01), loss="mse")
+    record = training.fit(fresh, x, y, epochs=4, batch_size=4, checkpoint_dir=tmp_path, verbose=0)
+    assert record["resumed_from_epoch"] == 2 and len(record["loss"]) == 4
+
+
+def test_ctrl_c_without_checkpoints_says_a_rerun_starts_again():
+    model, x, y = tiny_regression()
+    model.compile(keras.optimizers.SGD(0.01), loss="mse")
+    with pytest.raises(training.Interrupted, match=r"after epoch 1 of 3 \(not checkpointed"):
+        training.fit(model, x, y, epochs=3, batch_size=4, callbacks=[InterruptAt(1)], verbose=0)
+
+
+def test_extra_callbacks_run_and_early_stopping_is_not_an_error():
+    model, x, y = tiny_regression()
+    model.compile(keras.optimizers.SGD(0.0), loss="mse")  # rate 0: the validation loss never improves
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=1)
+    record = training.fit(model, x, y, epochs=10, batch_size=4, validation_data=(x, y), callbacks=[stop], verbose=0)
+    assert len(record["loss"]) == 2 and stop.stopped_epoch == 1
+
+
+def test_cache_key_includes_the_parent_model():
+    settings = {"epochs": 3}
+    assert cache.settings_key("clf", settings) == cache.settings_key("clf", settings, parent=None)
+    keys = {cache.settings_key("clf", settings, parent=p) for p in (None, "autoencoder-aaa", "autoencoder-bbb")}
+    assert len(keys) == 3
+
+
+def test_a_classifier_from_a_given_encoder_is_cached_under_its_parent(tmp_path):
+    from mnist_ae import models
+
+    x = np.random.default_rng(0).random((64, 32, 32, 1)).astype("float32")
+    y = np.arange(64) % 10
+    config = training.ClassifierConfig(epochs=1, batch_size=32, shift=0)
+    store = cache.ModelCache(tmp_path)
+    with pytest.raises(ValueError, match="needs its cache key"):
+        training.train_classifier(x, y, x, y, config, store, encoder=models.build_encoder())
+    training.train_classifier(x, y, x, y, config, store, encoder=models.build_encoder(), parent="autoencoder-aaa")
+    training.train_classifier(x, y, x, y, config, store)
+    stored = sorted(json.loads(p.read_text())["parent"] or "" for p in tmp_path.glob("classifier-*.json"))
+    assert stored == ["", "autoencoder-aaa"]
+
+
+def test_decode_reshapes_flat_codes_to_the_decoder_input():
+    from mnist_ae import models
+
+    decoder = models.build_decoder()
+    out = training.decode(decoder, np.zeros((3, 2)))
+    assert out.shape == (3, 32, 32, 1)
+    with pytest.raises(ValueError, match="codes have 3 numbers, the decoder takes \\(1, 2, 1\\)"):
+        training.decode(decoder, np.zeros((3, 3)))

@@ -35,9 +35,20 @@ class CacheError(ValueError):
     """A cached model cannot be used; the message says how to retrain."""
 
 
-def settings_key(name: str, settings: dict) -> str:
-    """Short stable hash of `settings` plus the code version, e.g. `ae-3f2a9c1d0b7e`."""
-    blob = json.dumps({"name": name, "code_version": CODE_VERSION, **settings}, sort_keys=True)
+def settings_key(name: str, settings: dict, parent: str | None = None) -> str:
+    """Short stable hash of `settings` plus the code version, e.g. `ae-3f2a9c1d0b7e`.
+
+    `parent` is the key of the model this one starts from (fine-tuning): another parent, or a
+    retrained parent with another key, gives another key.
+
+    Example:
+        >>> settings_key("ae", {"epochs": 1}) == settings_key("ae", {"epochs": 1})
+        True
+        >>> settings_key("clf", {}, parent="ae-1") == settings_key("clf", {}, parent="ae-2")
+        False
+    """
+    extra = {} if parent is None else {"parent": parent}
+    blob = json.dumps({"name": name, "code_version": CODE_VERSION, **settings, **extra}, sort_keys=True)
     return f"{name}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 
@@ -48,21 +59,23 @@ class ModelCache:
         self.directory = Path(directory)
         self.retrain = retrain
 
-    def paths(self, name: str, settings: dict) -> tuple[Path, Path]:
-        key = settings_key(name, settings)
+    def paths(self, name: str, settings: dict, parent: str | None = None) -> tuple[Path, Path]:
+        key = settings_key(name, settings, parent)
         return self.directory / f"{key}.weights.h5", self.directory / f"{key}.json"
 
     def load_or_train(
-        self, model: keras.Model, name: str, settings: dict, train: Callable[[Path], dict]
+        self, model: keras.Model, name: str, settings: dict, train: Callable[[Path], dict],
+        parent: str | None = None,
     ) -> tuple[dict, bool]:
         """Load cached weights into `model`, or call `train(checkpoint_dir)` and cache the result.
 
         `train` trains `model` in place, checkpointing each epoch into `checkpoint_dir` (see
         `mnist_ae.training.fit`), and returns a JSON-able dict (e.g. its history). It is stored
         with `train_seconds` added (the training's wall time, so a cache hit can still report
-        what training cost) and returned on later hits. Returns `(record, was_cached)`.
+        what training cost) and returned on later hits. `parent` (a `settings_key`) ties the
+        entry to the model it was initialised from. Returns `(record, was_cached)`.
         """
-        weights, meta = self.paths(name, settings)
+        weights, meta = self.paths(name, settings, parent)
         if weights.is_file() and meta.is_file() and not self.retrain:
             return self._load(model, settings, weights, meta), True
         partial = weights.with_name(weights.name.replace(".weights.h5", ".partial"))
@@ -73,7 +86,8 @@ class ModelCache:
         with atomic_write(weights) as tmp:
             model.save_weights(tmp)
         with atomic_write(meta) as tmp:
-            tmp.write_text(json.dumps({"name": name, "settings": settings, "record": record}, indent=1))
+            tmp.write_text(json.dumps({"name": name, "settings": settings, "parent": parent, "record": record},
+                                      indent=1))
         shutil.rmtree(partial, ignore_errors=True)
         return record, False
 

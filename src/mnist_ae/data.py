@@ -234,15 +234,13 @@ def load_mnist(path: str | os.PathLike | None = None) -> Split:
 
 def main() -> int:
     """`python -m mnist_ae.data`: fetch-free check that MNIST loads and verifies."""
-    import sys
+    from mnist_ae.errors import guard
 
-    try:
+    def check():
         (x_train, _), (x_test, _) = load_mnist()
-    except MnistError as e:
-        print(f"mnist_ae.data: error: {e}", file=sys.stderr)
-        return 2
-    print(f"MNIST verified: {len(x_train)} train + {len(x_test)} test images, cache {cache_path()}")
-    return 0
+        print(f"MNIST verified: {len(x_train)} train + {len(x_test)} test images, cache {cache_path()}")
+
+    return guard("mnist_ae.data", check)
 
 
 if __name__ == "__main__":

@@ -9,50 +9,39 @@ Example:
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import silhouette_score
-from sklearn.neighbors import NearestNeighbors
+from sklearn.metrics import recall_score, silhouette_score
+from sklearn.neighbors import KNeighborsClassifier, NearestCentroid
 
 
 def nearest_neighbour_predict(train_codes, train_labels, query_codes) -> np.ndarray:
-    """Label of each query's nearest training code (Euclidean; ties go to the lower index)."""
-    index = NearestNeighbors(n_neighbors=1).fit(train_codes)
-    _, nearest = index.kneighbors(query_codes)
-    return np.asarray(train_labels)[nearest[:, 0]]
+    """Label of each query's nearest training code (Euclidean), with scikit-learn's 1-NN."""
+    return KNeighborsClassifier(n_neighbors=1).fit(train_codes, train_labels).predict(query_codes)
 
 
 def per_class_accuracy(y_true, y_pred, num_classes: int = 10) -> np.ndarray:
-    """Fraction correct within each true class (NaN for a class with no examples)."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    correct = np.bincount(y_true[y_true == y_pred], minlength=num_classes).astype(float)
-    total = np.bincount(y_true, minlength=num_classes).astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return correct / total
+    """Fraction correct within each true class, i.e. per-class recall (NaN for a class with no examples)."""
+    return recall_score(y_true, y_pred, labels=np.arange(num_classes), average=None, zero_division=np.nan)
 
 
-def nearest_centroid_accuracy(codes, labels, num_classes: int = 10) -> float:
+def nearest_centroid_accuracy(codes, labels) -> float:
     """How often a code is closer to its own class centroid than to any other (overlap measure)."""
-    labels = np.asarray(labels)
-    centroids = np.stack([codes[labels == c].mean(axis=0) for c in range(num_classes)])
-    distances = np.linalg.norm(codes[:, None, :] - centroids[None], axis=-1)
-    return float(np.mean(distances.argmin(axis=1) == labels))
+    return float(NearestCentroid().fit(codes, labels).score(codes, labels))
 
 
 def cluster_summary(codes, labels, num_classes: int = 10, sample: int = 10000, seed: int = 0) -> dict:
     """Spread and overlap of the classes in code space, and how many codes sit at exactly 0.
 
     The silhouette (in [-1, 1], higher = tighter, better separated) is computed on a seeded
-    sample because it costs O(n^2).
+    sample of `sample` codes because it costs O(n^2).
     """
     labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    pick = rng.choice(len(codes), size=min(sample, len(codes)), replace=False)
     per_digit = {
         str(c): {"centroid": codes[labels == c].mean(axis=0).tolist(), "std": codes[labels == c].std(axis=0).tolist()}
         for c in range(num_classes)
     }
     return {
-        "silhouette": float(silhouette_score(codes[pick], labels[pick])),
-        "nearest_centroid_accuracy": nearest_centroid_accuracy(codes, labels, num_classes),
+        "silhouette": float(silhouette_score(codes, labels, sample_size=min(sample, len(codes)), random_state=seed)),
+        "nearest_centroid_accuracy": nearest_centroid_accuracy(codes, labels),
         "zero_fraction_per_coordinate": (codes == 0).mean(axis=0).tolist(),
         "zero_fraction_both": float(np.all(codes == 0, axis=1).mean()),
         "box": list(bounding_box(codes)),
@@ -77,7 +66,10 @@ def reconstruction_mse(autoencoder, x, batch_size: int = 1024) -> dict[str, floa
 
 
 def bounding_box(codes) -> tuple[float, float, float, float]:
-    """`(xmin, xmax, ymin, ymax)` of (N, 2) codes."""
+    """`(xmin, xmax, ymin, ymax)` of (N, 2) codes (a box, grid or scatter needs a 2-D code)."""
+    codes = np.asarray(codes)
+    if codes.ndim != 2 or codes.shape[1] != 2:
+        raise ValueError(f"a 2-D code plane needs codes of shape (N, 2), got {codes.shape}")
     lo, hi = np.min(codes, axis=0), np.max(codes, axis=0)
     return float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])
 

@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 from keras import ops
+from scipy.special import logsumexp
 
 
 LOG_2PI = math.log(2 * math.pi)
@@ -40,11 +41,6 @@ def _binary_images(vae, x) -> np.ndarray:
 
 def _numpy64(t) -> np.ndarray:
     return ops.convert_to_numpy(t).astype(np.float64)
-
-
-def _logsumexp(a: np.ndarray, axis: int = 0) -> np.ndarray:
-    peak = np.max(a, axis=axis)
-    return peak + np.log(np.sum(np.exp(a - np.expand_dims(peak, axis)), axis=axis))
 
 
 def elbo(vae, x, batch_size: int = 500) -> np.ndarray:
@@ -89,7 +85,7 @@ def importance_sampled_log_likelihood(vae, x, k: int, batch_size: int = 100, see
             log_px_z = -_numpy64(vae.reconstruction_term(targets, logits)).reshape(m, n)
             log_pz = -0.5 * np.sum(z**2 + LOG_2PI, axis=2)
             log_qz = -0.5 * np.sum(eps**2 + LOG_2PI, axis=2) + log_q_const
-            total = np.logaddexp(total, _logsumexp(log_px_z + log_pz - log_qz, axis=0))
+            total = np.logaddexp(total, logsumexp(log_px_z + log_pz - log_qz, axis=0))
         out[start : start + n] = total - math.log(k)
     return out
 

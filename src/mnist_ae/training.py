@@ -19,7 +19,8 @@ import numpy as np
 
 from mnist_ae import models, preprocessing, vae
 from mnist_ae.atomic import atomic_write
-from mnist_ae.cache import ModelCache
+from mnist_ae.cache import ModelCache, settings_key
+from mnist_ae.errors import Interrupted
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +94,22 @@ def cosine_adam(learning_rate: float, epochs: int, steps_per_epoch: int) -> kera
     return keras.optimizers.Adam(schedule)
 
 
+# XLA for the compiled train/test steps. Keras turns it off by default on CPU-only machines.
+JIT_COMPILE = False
+
+
+def compile_for_training(model, config, n_train: int, **compile_kwargs) -> None:
+    """Compile `model` the project's way for `config` (epochs, batch size, rate) on `n_train` images.
+
+    Adam with a cosine-decayed rate over the whole run, `STEPS_PER_EXECUTION` batches per call
+    of the compiled train function, XLA as `JIT_COMPILE` says. Extra arguments (loss, metrics)
+    go to `model.compile`.
+    """
+    steps = math.ceil(n_train / config.batch_size)
+    model.compile(cosine_adam(config.learning_rate, config.epochs, steps), steps_per_execution=STEPS_PER_EXECUTION,
+                  jit_compile=JIT_COMPILE, **compile_kwargs)
+
+
 STATE_FILE = "state.json"  # names the newest checkpoint of a `fit(..., checkpoint_dir=...)` run
 
 
@@ -139,29 +156,44 @@ def resume(model, directory: Path) -> tuple[int, dict]:
     return state["epoch"], state["record"]
 
 
-def fit(model, x, y, *, epochs: int, batch_size: int, validation_data, checkpoint_dir=None) -> dict:
+def fit(model, x, y, *, epochs: int, batch_size: int, validation_data=None, checkpoint_dir=None,
+        callbacks=(), verbose: int = 2) -> dict:
     """`model.fit` with NaN guard, per-iteration loss and optional resumable checkpoints.
 
-    The validation set is evaluated after every epoch, so the returned JSON-able history has
-    both train and test curves. With `checkpoint_dir`, every finished epoch is checkpointed
-    there and a rerun continues from the last one (the record says `resumed_from_epoch`).
+    With `validation_data` the validation set is evaluated after every epoch, so the returned
+    JSON-able history has both train and test curves. With `checkpoint_dir`, every finished
+    epoch is checkpointed there and a rerun continues from the last one (the record says
+    `resumed_from_epoch`). `callbacks` are added to the project's own (e.g. early stopping or a
+    pruning callback). Ctrl-C raises `Interrupted` saying how many epochs are safe.
     """
     done, record = (0, {}) if checkpoint_dir is None else resume(model, checkpoint_dir)
     iterations = IterationLoss(batch_size, len(x))
     iterations.losses = list(record.pop("iteration_loss", []))
     iterations.steps = list(record.pop("iteration_step", []))
-    callbacks = [iterations, keras.callbacks.TerminateOnNaN()]
+    own = [iterations, keras.callbacks.TerminateOnNaN()]
     if checkpoint_dir is not None:
         Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
-        callbacks.append(EpochCheckpoint(checkpoint_dir, iterations, record))
-    history = model.fit(
-        x, y, epochs=epochs, initial_epoch=done, batch_size=batch_size, validation_data=validation_data,
-        verbose=2, callbacks=callbacks,
-    )
+        own.append(EpochCheckpoint(checkpoint_dir, iterations, record))
+    try:
+        history = model.fit(
+            x, y, epochs=epochs, initial_epoch=done, batch_size=batch_size, validation_data=validation_data,
+            verbose=verbose, callbacks=[*own, *callbacks],
+        )
+    except KeyboardInterrupt:
+        if checkpoint_dir is None:
+            finished = len(getattr(model.history, "epoch", []))
+            raise Interrupted(f"interrupted after epoch {finished} of {epochs} (not checkpointed: a rerun "
+                              "starts this training again)") from None
+        # What is safe is what the checkpoint names (the interrupt may land between its write and Keras's log).
+        state = Path(checkpoint_dir) / STATE_FILE
+        finished = json.loads(state.read_text())["epoch"] if state.is_file() else 0
+        raise Interrupted(f"interrupted after epoch {finished} of {epochs}; rerun the same command to resume "
+                          "from there") from None
+    # TerminateOnNaN ends the epoch it fires in, and Keras still logs that epoch's loss.
+    if not all(math.isfinite(float(v)) for v in history.history.get("loss", [])):
+        raise FloatingPointError("training stopped: the loss became NaN or infinite (lower the learning rate)")
     if checkpoint_dir is None:
         record = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-    if len(record.get("loss", [])) < epochs or not all(math.isfinite(v) for v in record["loss"]):
-        raise FloatingPointError("training stopped: the loss became NaN or infinite (lower the learning rate)")
     record["iteration_loss"], record["iteration_step"] = iterations.losses, iterations.steps
     if done:
         record["resumed_from_epoch"] = done
@@ -175,6 +207,7 @@ class TrainedAutoencoder:
     decoder: keras.Model
     history: dict
     cached: bool
+    key: str  # its cache key: the `parent` of models initialised from it
 
 
 def train_autoencoder(x_train, x_test, config: AEConfig, cache: ModelCache) -> TrainedAutoencoder:
@@ -183,26 +216,30 @@ def train_autoencoder(x_train, x_test, config: AEConfig, cache: ModelCache) -> T
     encoder, decoder = models.build_encoder(), models.build_decoder()
     autoencoder = models.build_autoencoder(encoder, decoder)
     settings = {**dataclasses.asdict(config), "n_train": len(x_train)}
+    key = settings_key("autoencoder", settings)
 
     def train(checkpoint_dir):
         # Compiled only to train: a cache hit loads weights into an optimizer-free model.
-        steps = math.ceil(len(x_train) / config.batch_size)
-        autoencoder.compile(cosine_adam(config.learning_rate, config.epochs, steps), loss="mse",
-                            steps_per_execution=STEPS_PER_EXECUTION)
+        compile_for_training(autoencoder, config, len(x_train), loss="mse")
         return fit(autoencoder, x_train, x_train, epochs=config.epochs, batch_size=config.batch_size,
                    validation_data=(x_test, x_test), checkpoint_dir=checkpoint_dir)
 
     history, cached = cache.load_or_train(autoencoder, "autoencoder", settings, train)
-    return TrainedAutoencoder(autoencoder, encoder, decoder, history, cached)
+    return TrainedAutoencoder(autoencoder, encoder, decoder, history, cached, key)
 
 
-def train_classifier(x_train, y_train, x_test, y_test, config: ClassifierConfig, cache: ModelCache):
-    """Build the Ex4 classifier (fresh encoder) and train it with cross-entropy, or load it.
+def train_classifier(x_train, y_train, x_test, y_test, config: ClassifierConfig, cache: ModelCache,
+                     encoder: keras.Model | None = None, parent: str | None = None):
+    """Build the Ex4 classifier and train it with cross-entropy, or load it.
 
+    From a fresh encoder, or from `encoder` (e.g. a trained one, to fine-tune), in which case
+    `parent` must be that encoder's cache key so the cached classifier is tied to it.
     Returns `(classifier, history, was_cached)`; `history` has train and test loss/accuracy.
     """
+    if (encoder is None) != (parent is None):
+        raise ValueError("a given encoder needs its cache key as `parent` (and a parent needs the encoder)")
     keras.utils.set_random_seed(config.seed)
-    classifier = models.build_classifier()
+    classifier = models.build_classifier(encoder)
     trainee = classifier
     if config.shift:
         factor = config.shift / x_train.shape[1]
@@ -212,19 +249,29 @@ def train_classifier(x_train, y_train, x_test, y_test, config: ClassifierConfig,
     settings = {**dataclasses.asdict(config), "n_train": len(x_train)}
 
     def train(checkpoint_dir):
-        steps = math.ceil(len(x_train) / config.batch_size)
-        trainee.compile(cosine_adam(config.learning_rate, config.epochs, steps),
-                        loss="categorical_crossentropy", metrics=["accuracy"], steps_per_execution=STEPS_PER_EXECUTION)
+        compile_for_training(trainee, config, len(x_train), loss="categorical_crossentropy", metrics=["accuracy"])
         return fit(trainee, x_train, one_hot(y_train), epochs=config.epochs, batch_size=config.batch_size,
                    validation_data=(x_test, one_hot(y_test)), checkpoint_dir=checkpoint_dir)
 
-    history, cached = cache.load_or_train(classifier, "classifier", settings, train)
+    history, cached = cache.load_or_train(classifier, "classifier", settings, train, parent=parent)
     return classifier, history, cached
 
 
 def encode(encoder: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Codes of `x` as an (N, 2) array (the (1, 2, 1) code flattened)."""
+    """Codes of `x` flattened to (N, code size), whatever the encoder's output shape.
+
+    The exercise 1 encoder's (1, 2, 1) code gives (N, 2).
+    """
     return encoder.predict(x, batch_size=batch_size, verbose=0).reshape(len(x), -1)
+
+
+def decode(decoder: keras.Model, codes: np.ndarray) -> np.ndarray:
+    """Decode flat (N, code size) `codes` in one batch, reshaped to the decoder's input shape."""
+    codes = np.asarray(codes, dtype=np.float32)
+    shape = tuple(decoder.input.shape[1:])
+    if codes.shape[1] != int(np.prod(shape)):
+        raise ValueError(f"codes have {codes.shape[1]} numbers, the decoder takes {shape}")
+    return np.asarray(decoder.predict(codes.reshape(-1, *shape), batch_size=max(1, len(codes)), verbose=0))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,8 +310,7 @@ def train_vae(x_train, x_test, config: VAEConfig, cache: ModelCache):
     settings = {**dataclasses.asdict(config), "n_train": len(x_train)}
 
     def train(checkpoint_dir):
-        steps = math.ceil(len(x_train) / config.batch_size)
-        model.compile(cosine_adam(config.learning_rate, config.epochs, steps), steps_per_execution=STEPS_PER_EXECUTION)
+        compile_for_training(model, config, len(x_train))
         return fit(model, x_train, None, epochs=config.epochs, batch_size=config.batch_size,
                    validation_data=(x_test,), checkpoint_dir=checkpoint_dir)
 

@@ -1,0 +1,41 @@
+"""`python -m mnist_ae run all|STEP... [--quick] [--from STEP] [--force]`: the job's runner.
+
+See `mnist_ae.runner` for what it prints, reuses and writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mnist_ae import paths, runner, steps
+from mnist_ae.errors import EXIT_ERROR
+
+
+def step_name(text: str) -> str:
+    if text != "all" and text not in steps.NAMES:
+        raise argparse.ArgumentTypeError(f"unknown step '{text}' (choose from all {' '.join(steps.NAMES)})")
+    return text
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mnist_ae", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run steps in order, reusing those that are up to date",
+                              description="Steps, in order: " + ", ".join(
+                                  f"{s.name} ({s.title})" for s in steps.STEPS))
+    run.add_argument("steps", nargs="+", type=step_name, metavar="STEP", help="`all` or step names")
+    run.add_argument("--quick", action="store_true", help=f"smoke run on a subset, outputs in {paths.QUICK_ROOT}/")
+    run.add_argument("--from", dest="start", type=step_name, metavar="STEP", help="start at this step")
+    run.add_argument("--force", action="store_true", help="rerun steps even when up to date")
+    args = parser.parse_args(argv)
+    try:
+        return runner.run(args.steps, quick=args.quick, start=args.start, force=args.force)
+    except ValueError as e:
+        print(f"mnist_ae: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

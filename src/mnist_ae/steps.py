@@ -1,0 +1,108 @@
+"""The registry of steps: the one list of what the project runs, in order.
+
+Each step is a script `scripts/<script>.py` with a `main(argv)` entry point. The runner
+(`python -m mnist_ae run`), the report builder, `run.sh` and the end-to-end tests all read this
+list; adding an exercise or a study is adding one `Step` here.
+
+Example:
+    >>> [s.name for s in STEPS][:3]
+    ['exercise_1', 'exercise_2', 'exercise_3']
+    >>> get("exercise_3").needs
+    ('exercise_1',)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Callable
+
+from mnist_ae import paths
+
+
+def _both(*stems: str) -> tuple[str, ...]:
+    """A line plot is saved as PNG (for people) and PDF (vectors for the report)."""
+    return tuple(f"{stem}.{ext}" for stem in stems for ext in ("png", "pdf"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One runnable step of the job.
+
+    `figures`: the files it writes into the figures folder; `results`: whether it writes
+    `<results>/<name>.json`; `needs`: steps whose models or outputs it uses (run before it, and
+    a change to them makes it out of date); `headline`: the one metric shown in the runner's
+    summary, from the step's result JSON; `in_report`: the report reads its outputs;
+    `sources`: files besides the package and the script whose change makes it out of date.
+    """
+
+    name: str
+    title: str
+    figures: tuple[str, ...] = ()
+    results: bool = True
+    needs: tuple[str, ...] = ()
+    headline: Callable[[dict], str] = lambda r: ""
+    in_report: bool = True
+    script: str = ""
+    sources: tuple[str, ...] = ()
+
+    @property
+    def script_path(self) -> Path:
+        return paths.SCRIPTS / f"{self.script or self.name}.py"
+
+    def outputs(self, figures: Path, results: Path) -> list[Path]:
+        """Every file this step writes, given the run's figures and results folders."""
+        files = [figures / f for f in self.figures]
+        return files + ([results / f"{self.name}.json"] if self.results else [])
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f} %"
+
+
+STEPS: tuple[Step, ...] = (
+    Step("exercise_1", "constrained convolutional autoencoder, MSE (trains)",
+         ("ex1_reconstructions.png", *_both("ex1_loss_epochs", "ex1_loss_iterations")),
+         headline=lambda r: f"test MSE {r['test_mse']:.4f}"),
+    Step("exercise_2", "2-D codes of all 70 000 images", ("ex2_latent_scatter.png",), needs=("exercise_1",),
+         headline=lambda r: f"silhouette {r['silhouette']:.3f}"),
+    Step("exercise_3", "1-nearest-neighbour classification in code space", _both("ex3_knn_accuracy"),
+         needs=("exercise_1",), headline=lambda r: f"1-NN accuracy {_pct(r['overall_accuracy'])}"),
+    Step("exercise_4", "encoder as a classifier, cross-entropy (trains)",
+         _both("ex4_loss", "ex4_accuracy", "ex4_confusion"),
+         headline=lambda r: f"test accuracy {_pct(r['test_accuracy'])}"),
+    Step("exercise_5", "15 x 15 grid decoded over the code box", ("ex5_latent_grid.png", "ex5_grid_over_scatter.png"),
+         needs=("exercise_1",), headline=lambda r: f"{r['grid_size']}x{r['grid_size']} grid"),
+    Step("exercise_6", "variational autoencoders, 2-D and high-D (trains)",
+         ("ex6_latent_means.png", "ex6_latent_grid.png", "ex6_grid_over_means.png", "ex6_grids_ae_vs_vae.png",
+          "ex6_reconstructions.png", "ex6_high_latent_pca.png"),
+         needs=("exercise_1",), headline=lambda r: f"2-D VAE test MSE {r['latent_2']['test_mse']:.4f}"),
+    Step("vae_likelihood", "Bernoulli VAEs: test ELBO and NLL in nats (trains)", _both("ex6_likelihood_curves"),
+         headline=lambda r: f"NLL {r['latent_16']['test_nll_nats']:.1f} nats (16-D)"
+         if "latent_16" in r else ""),
+    Step("benchmark", "training throughput and FLOPs", in_report=False,
+         headline=lambda r: f"AE {r['ae_images_per_s']:.0f} img/s ({r['ae_images_per_s'] / r['baseline_images_per_s']:.2f}"
+                            f"x plain fit)"),
+    Step("report", "PDF report from the saved figures and results", results=False, in_report=False,
+         script="build_report", sources=(str(paths.REPORT_SOURCE.relative_to(paths.ROOT)),)),  # needs: every in_report step (see `needs_of`)
+)
+
+NAMES = tuple(s.name for s in STEPS)
+
+
+def get(name: str) -> Step:
+    """The step called `name`; ValueError naming the choices otherwise."""
+    for step in STEPS:
+        if step.name == name:
+            return step
+    raise ValueError(f"unknown step '{name}' (choose from {' '.join(NAMES)})")
+
+
+def report_steps() -> tuple[Step, ...]:
+    """The steps whose outputs the report reads, in order."""
+    return tuple(s for s in STEPS if s.in_report)
+
+
+def needs_of(step: Step) -> tuple[str, ...]:
+    """What `step` depends on; the report depends on every step it reads."""
+    return tuple(s.name for s in report_steps()) if step.name == "report" else step.needs

@@ -1,0 +1,171 @@
+"""The runner on fake steps: skip when up to date, rerun on change, stop and continue on failure."""
+
+import json
+import textwrap
+
+import pytest
+
+from mnist_ae import paths, runner, steps
+from mnist_ae.errors import EXIT_ERROR, EXIT_INTERRUPTED
+
+# A fake step: counts its runs, writes its figure and results, and fails or is interrupted on demand.
+SCRIPT = textwrap.dedent('''
+    import json, os, sys
+    from pathlib import Path
+
+    def main(argv=None):
+        args = dict(zip(argv[::2], argv[1::2])) if "--quick" not in argv else {}
+        figures, results = Path(args["--figures-dir"]), Path(args["--results-dir"])
+        runs = Path(os.environ["FAKE_RUNS"])
+        runs.write_text(runs.read_text() + "NAME\\n" if runs.exists() else "NAME\\n")
+        mode = os.environ.get("FAKE_FAIL_NAME", "")
+        if mode == "error":
+            print("NAME.py: error: something the user can fix", file=sys.stderr)
+            return 2
+        if mode == "interrupt":
+            raise KeyboardInterrupt
+        if mode == "bug":
+            raise ZeroDivisionError("division by zero")
+        figures.mkdir(parents=True, exist_ok=True)
+        results.mkdir(parents=True, exist_ok=True)
+        (figures / "NAME.png").write_text("figure of NAME")
+        (results / "NAME.json").write_text(json.dumps({"value": VALUE, "provenance": {"quick": False}}))
+        return 0
+''')
+
+
+@pytest.fixture
+def fake(tmp_path, monkeypatch):
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    for name, value in (("first", 1), ("second", 2), ("third", 3)):
+        (scripts / f"{name}.py").write_text(SCRIPT.replace("NAME", name).replace("VALUE", str(value)))
+    registry = (
+        steps.Step("first", "makes a model", ("first.png",), headline=lambda r: f"value {r['value']}"),
+        steps.Step("second", "uses it", ("second.png",), needs=("first",), headline=lambda r: f"value {r['value']}"),
+        steps.Step("third", "stands alone", ("third.png",)),
+    )
+    monkeypatch.setattr(steps, "STEPS", registry)
+    monkeypatch.setattr(steps, "NAMES", tuple(s.name for s in registry))
+    monkeypatch.setattr(paths, "SCRIPTS", scripts)
+    monkeypatch.setattr(runner, "start_tensorflow", lambda: None)  # the fake steps need no TensorFlow
+    monkeypatch.setenv("FAKE_RUNS", str(tmp_path / "runs.txt"))
+
+    class Fake:
+        dir = tmp_path
+
+        def pipeline(self):
+            return runner.Pipeline(quick=False, state_dir=tmp_path / "state", figures=tmp_path / "fig",
+                                   results=tmp_path / "res", cache_dir=tmp_path / "cache")
+
+        def run(self, names=("all",), **kwargs):
+            return runner.run(list(names), pipeline=self.pipeline(), **kwargs)
+
+        def runs(self):
+            path = tmp_path / "runs.txt"
+            runs = path.read_text().split() if path.exists() else []
+            path.unlink(missing_ok=True)
+            return runs
+
+        def summary(self):
+            return json.loads((tmp_path / "res" / "pipeline.json").read_text())
+
+    return Fake()
+
+
+def statuses(summary):
+    return {s["name"]: s["status"] for s in summary["steps"]}
+
+
+def test_first_run_runs_all_and_writes_the_summary(fake, capsys):
+    assert fake.run() == 0
+    assert fake.runs() == ["first", "second", "third"]
+    out = capsys.readouterr().out
+    assert "[1/3] first — makes a model" in out and "[3/3] third — stands alone" in out
+    assert "[2/3] second done in" in out and "value 2" in out
+    summary = fake.summary()
+    assert set(summary) == {"total_wall_time_s", "nproc", "quick", "steps"}
+    assert statuses(summary) == {"first": "ran", "second": "ran", "third": "ran"}
+    assert summary["steps"][0]["headline"] == "value 1" and summary["steps"][0]["wall_time_s"] >= 0
+    assert summary["nproc"] >= 1 and summary["total_wall_time_s"] > 0
+
+
+def test_second_run_reuses_every_step_without_running_it(fake, capsys):
+    fake.run()
+    fake.runs()
+    assert fake.run() == 0
+    assert fake.runs() == []
+    assert "[2/3] second — reused, up to date (value 2)" in capsys.readouterr().out
+    summary = fake.summary()
+    assert statuses(summary) == {"first": "reused", "second": "reused", "third": "reused"}
+    assert all(s["last_run_wall_time_s"] is not None for s in summary["steps"])
+
+
+def test_a_changed_script_reruns_it_and_the_steps_that_need_it(fake):
+    fake.run()
+    fake.runs()
+    script = fake.dir / "scripts" / "first.py"
+    script.write_text(script.read_text().replace('"value": 1', '"value": 10'))
+    assert fake.run() == 0
+    assert fake.runs() == ["first", "second"]  # third does not need first
+    assert statuses(fake.summary()) == {"first": "ran", "second": "ran", "third": "reused"}
+
+
+def test_a_changed_or_missing_output_reruns_its_step(fake):
+    fake.run()
+    fake.runs()
+    (fake.dir / "fig" / "third.png").write_text("edited by hand")
+    assert fake.run() == 0
+    assert fake.runs() == ["third"]
+    (fake.dir / "res" / "second.json").unlink()
+    assert fake.run() == 0
+    assert fake.runs() == ["second"]
+
+
+def test_force_reruns_and_from_starts_at_a_step(fake):
+    fake.run()
+    fake.runs()
+    assert fake.run(force=True, start="second") == 0
+    assert fake.runs() == ["second", "third"]
+
+
+def test_a_failure_stops_with_one_line_and_a_rerun_continues_from_there(fake, capsys, monkeypatch):
+    monkeypatch.setenv("FAKE_FAIL_second", "error")
+    assert fake.run() == EXIT_ERROR
+    assert fake.runs() == ["first", "second"]  # third never started
+    captured = capsys.readouterr()
+    assert "second.py: error: something the user can fix" in captured.err
+    assert "[2/3] second failed after" in captured.err and "Traceback" not in captured.err
+    assert "first" in captured.out and "failed" in captured.out  # the summary so far
+    assert statuses(fake.summary()) == {"first": "ran", "second": "failed"}
+    monkeypatch.delenv("FAKE_FAIL_second")
+    assert fake.run() == 0
+    assert fake.runs() == ["second", "third"]  # first is reused
+    assert statuses(fake.summary()) == {"first": "reused", "second": "ran", "third": "ran"}
+
+
+def test_ctrl_c_in_a_step_stops_with_status_interrupted(fake, capsys, monkeypatch):
+    monkeypatch.setenv("FAKE_FAIL_first", "interrupt")
+    assert fake.run() == EXIT_INTERRUPTED
+    assert statuses(fake.summary()) == {"first": "interrupted"}
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_bug_is_one_line_with_the_traceback_in_a_file(fake, capsys, monkeypatch):
+    monkeypatch.setenv("FAKE_FAIL_third", "bug")
+    assert fake.run() == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "third: error: ZeroDivisionError: division by zero (traceback in" in err and "Traceback" not in err
+    assert "ZeroDivisionError" in (fake.dir / "state" / "full" / "last-error.log").read_text()
+
+
+def test_quick_and_full_runs_keep_separate_stamps(fake):
+    pipe = fake.pipeline()
+    quick = runner.Pipeline(quick=True, state_dir=fake.dir / "state")
+    assert pipe.stamp_path(steps.get("first")) != quick.stamp_path(steps.get("first"))
+    assert quick.figures == paths.QUICK_ROOT / "figures"
+
+
+def test_from_after_every_selected_step_is_an_error(fake):
+    with pytest.raises(ValueError, match="nothing to run"):
+        runner.select(["first"], "third")
