@@ -1,12 +1,13 @@
-"""Exercise 6: variational autoencoders with a 2-D and a 16-D latent space.
+"""Exercise 6: variational autoencoders with a 2-D and a high-dimensional (default 16-D) latent space.
 
 The encoder gives a mean and a log standard deviation per image; a named sampling function in a
 Keras Lambda layer draws `mean + n * exp(log_sigma)`; the loss is the per-image sum of squared
 errors plus the KL divergence to N(0, I), averaged over the batch. Figures: the encoder means of
 all 70 000 images (2-D), a 15 x 15 grid decoded in one batch over the prior's central box, drawn
 on the scatter's axes and beside the autoencoder's grid (exercise 5), reconstructions, and a PCA
-view of the 16-D means. The autoencoder is exercise 1's with its default settings, from the
-cache (trained if absent).
+view of the high-dimensional means. That VAE is the likelihood study's Bernoulli VAE of the same
+size (one model, trained once, cached by whichever step runs first); the autoencoder is exercise
+1's with its default settings, from the cache (trained if absent).
 """
 
 from __future__ import annotations
@@ -16,23 +17,25 @@ import dataclasses
 import numpy as np
 from scipy.stats import norm
 
-from mnist_ae import evaluation, plotting, preprocessing
+from mnist_ae import evaluation, likelihood, plotting, preprocessing
 from mnist_ae.cli import exercise_parser, grid_size, positive_int, run_script
 from mnist_ae.training import VAEConfig, decode, encode, train_autoencoder, train_vae
 
 # The grid spans the central 90 % of the prior along each axis.
 PRIOR_MASS = 0.90
-# The assignment asks for >= 30 epochs of the 2-D VAE only; the 16-D one gets half, for time.
-HIGH_EPOCHS = 15
 
 
-def summarize_vae(model, history, cached, run) -> dict:
-    terms = evaluation.vae_test_terms(model, run.x_test)
+def summarize_vae(model, history, cached, run, x_scored) -> dict:
+    """Test MSE of the posterior-mean reconstructions of the grey-level test images, and the loss
+    terms on `x_scored` (the images the model's likelihood is defined on)."""
+    terms = evaluation.vae_test_terms(model, x_scored)
     mse = evaluation.reconstruction_mse(model, run.x_test)
     return {
+        "likelihood": model.likelihood,
         "test_mse": mse["mse"],  # of the reconstruction of the posterior mean, 28x28 pixels
         "test_mse_padded_32x32": mse["mse_padded"],
-        "test_reconstruction_sse": terms["reconstruction"],
+        # per image: sum of squared errors (Gaussian) or Bernoulli negative log-likelihood in nats
+        "test_reconstruction": terms["reconstruction"],
         "test_kl": terms["kl"],
         "test_loss": terms["loss"],
         "train_seconds": history["train_seconds"],
@@ -53,8 +56,10 @@ def body(run) -> None:
     args, n = run.args, run.args.grid_size
     base = dataclasses.replace(run.config(VAEConfig), latent_dim=2)
     vae2, history2, cached2 = train_vae(run.x_train, run.x_test, base, run.cache)
-    high = dataclasses.replace(base, latent_dim=args.high_latent, epochs=1 if args.quick else args.high_epochs)
-    vae_high, history_high, cached_high = train_vae(run.x_train, run.x_test, high, run.cache)
+    # Not trained twice: the high-dimensional VAE is the likelihood study's (cached by that step).
+    high = run.likelihood_vae_config(args.high_latent)
+    x_test_bin = likelihood.binarized_test_set(run.x_test)
+    vae_high, history_high, cached_high = train_vae(run.x_train, x_test_bin, high, run.cache)
 
     images, labels = run.all_images()
     means = np.asarray(vae2.encoder.predict(images, batch_size=2048, verbose=0)[0])
@@ -92,9 +97,9 @@ def body(run) -> None:
                             title=f"{high.latent_dim}-D VAE means, first two principal components",
                             xlabel=f"PC 1 ({explained[0]:.0%} of variance)", ylabel=f"PC 2 ({explained[1]:.0%})")
     metrics = {
-        "latent_2": summarize_vae(vae2, history2, cached2, run),
-        f"latent_{high.latent_dim}": {**summarize_vae(vae_high, history_high, cached_high, run), "epochs": high.epochs,
-                                     "pca_explained_variance": explained},
+        "latent_2": summarize_vae(vae2, history2, cached2, run, run.x_test),
+        "high_latent": {**summarize_vae(vae_high, history_high, cached_high, run, x_test_bin),
+                        "latent_dim": high.latent_dim, "epochs": high.epochs, "pca_explained_variance": explained},
         "grid": {"size": n, "prior_mass_per_axis": PRIOR_MASS, "half_width": half},
         "silhouette_vae_means": evaluation.cluster_summary(means, labels, seed=args.seed)["silhouette"],
         "silhouette_ae_codes": evaluation.cluster_summary(codes_ae, labels, seed=args.seed)["silhouette"],
@@ -102,15 +107,14 @@ def body(run) -> None:
     }
     run.save_results("exercise_6", metrics)
     print(f"exercise 6: 2-D VAE test MSE {metrics['latent_2']['test_mse']:.5f}, KL {metrics['latent_2']['test_kl']:.2f}; "
-          f"{high.latent_dim}-D test MSE {metrics[f'latent_{high.latent_dim}']['test_mse']:.5f} ({run.wall_time():.1f} s)")
+          f"{high.latent_dim}-D test MSE {metrics['high_latent']['test_mse']:.5f} ({run.wall_time():.1f} s)")
 
 
 def main(argv=None) -> int:
     parser = exercise_parser(__doc__, VAEConfig())
     parser.add_argument("--grid-size", type=grid_size, default=15, help="grid points per axis")
-    parser.add_argument("--high-latent", type=positive_int, default=16, help="latent size of the second VAE")
-    parser.add_argument("--high-epochs", type=positive_int, default=HIGH_EPOCHS,
-                        help="epochs of the second VAE (1 with --quick)")
+    parser.add_argument("--high-latent", type=positive_int, default=16,
+                        help="latent size of the second VAE: the likelihood study's Bernoulli VAE of that size")
     return run_script(parser, argv, body)
 
 

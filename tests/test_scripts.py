@@ -103,9 +103,12 @@ def test_quick_metrics_have_the_documented_keys_and_ranges(quick_run):
     assert len(ex4["history"]["val_loss"]) == 1
     assert r(5)["grid_size"] == 15
     ex6 = r(6)
-    for latent in ("latent_2", "latent_16"):
+    for latent in ("latent_2", "high_latent"):
         assert 0 < ex6[latent]["test_mse"] < 0.3 and ex6[latent]["test_kl"] >= 0
-        assert ex6[latent]["test_loss"] == pytest.approx(ex6[latent]["test_reconstruction_sse"] + ex6[latent]["test_kl"])
+        assert ex6[latent]["test_loss"] == pytest.approx(ex6[latent]["test_reconstruction"] + ex6[latent]["test_kl"])
+    assert ex6["latent_2"]["likelihood"] == "gaussian" and ex6["high_latent"]["likelihood"] == "bernoulli"
+    assert ex6["high_latent"]["latent_dim"] == 16
+    assert ex6["high_latent"]["model_from_cache"] is True  # the likelihood step's model, not trained twice
     assert ex6["grid"] == {"size": 15, "prior_mass_per_axis": 0.9, "half_width": pytest.approx(1.6448536)}
     nats = json.loads((dirs["results"] / "vae_likelihood.json").read_text())
     for latent in ("latent_2", "latent_16"):

@@ -28,6 +28,15 @@ from scipy.special import logsumexp
 
 
 LOG_2PI = math.log(2 * math.pi)
+# The test set is binarized once with this seed, so every model is scored on the same images.
+TEST_BINARIZATION_SEED = 12345
+
+
+def binarized_test_set(x_test: np.ndarray) -> np.ndarray:
+    """The fixed binarization of `x_test` every likelihood is measured on."""
+    from mnist_ae.vae import binarize
+
+    return binarize(x_test, seed=TEST_BINARIZATION_SEED)
 
 
 def _binary_images(vae, x) -> np.ndarray:
