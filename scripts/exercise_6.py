@@ -28,7 +28,7 @@ PRIOR_MASS = 0.90
 def summarize_vae(model, history, cached, run, x_scored) -> dict:
     """Test MSE of the posterior-mean reconstructions of the grey-level test images, and the loss
     terms on `x_scored` (the images the model's likelihood is defined on)."""
-    terms = evaluation.vae_test_terms(model, x_scored)
+    terms = evaluation.vae_test_terms(model, x_scored, seed=run.args.seed)
     mse = evaluation.reconstruction_mse(model, run.x_test)
     return {
         "likelihood": model.likelihood,

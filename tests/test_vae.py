@@ -209,3 +209,18 @@ def test_the_border_is_left_out_of_the_likelihood():
     np.testing.assert_allclose(numpy(model.reconstruction_term(x, logits)), inside, rtol=1e-6)
     whole = tiny_vae(likelihood="bernoulli")
     assert numpy(whole.reconstruction_term(x, logits)).min() > inside.max() + 1000
+
+
+def test_evaluation_noise_is_seeded_and_leaves_the_training_stream_alone():
+    model = tiny_vae()
+    x = squares(6)
+    before = sampling_state(model.encoder)
+    first = model.per_image_terms(x, batch_size=4, seed=3)
+    assert np.array_equal(sampling_state(model.encoder), before)  # restored after evaluating
+    model.encoder(x)  # the training stream moves on...
+    again = model.per_image_terms(x, batch_size=4, seed=3)
+    for a, b in zip(first, again):  # ...and the same seed still gives the same numbers
+        np.testing.assert_array_equal(a, b)
+    other = model.per_image_terms(x, batch_size=4, seed=4)
+    assert not np.allclose(first[0], other[0])  # the reconstruction term depends on the draw
+    np.testing.assert_allclose(first[1], other[1])  # the KL is exact: no draw

@@ -110,11 +110,9 @@ class Run:
 
     def likelihood_vae_config(self, latent_dim: int):
         """The likelihood study's default Bernoulli VAE of `latent_dim` at this run's seed, for reuse."""
-        import dataclasses as dc
-
         from mnist_ae.training import LIKELIHOOD_VAE
 
-        return dc.replace(LIKELIHOOD_VAE, seed=self.args.seed, latent_dim=latent_dim,
+        return dataclasses.replace(LIKELIHOOD_VAE, seed=self.args.seed, latent_dim=latent_dim,
                           **({"epochs": 1} if self.args.quick else {}))
 
     def wall_time(self) -> float:

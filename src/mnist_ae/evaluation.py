@@ -100,13 +100,13 @@ def mosaic(tiles: np.ndarray, n: int) -> np.ndarray:
     return tiles.reshape(n, n, h, w).transpose(0, 2, 1, 3).reshape(n * h, n * w)
 
 
-def vae_test_terms(vae, x, batch_size: int = 1000) -> dict[str, float]:
-    """Per-image means of the VAE's loss terms on `x` (one posterior sample per image).
+def vae_test_terms(vae, x, batch_size: int = 1000, seed: int = 0) -> dict[str, float]:
+    """Per-image means of the VAE's loss terms on `x` (one posterior sample per image, drawn from `seed`).
 
     Returns `reconstruction` (per-image sum, as trained), `kl` (nats) and `loss`
     (`reconstruction + beta * kl`).
     """
-    reconstruction, kl = vae.per_image_terms(x, batch_size)
+    reconstruction, kl = vae.per_image_terms(x, batch_size, seed=seed)
     r, k = float(reconstruction.mean()), float(kl.mean())
     return {"reconstruction": r, "kl": k, "loss": r + vae.beta * k}
 

@@ -52,13 +52,13 @@ def _numpy64(t) -> np.ndarray:
     return ops.convert_to_numpy(t).astype(np.float64)
 
 
-def elbo(vae, x, batch_size: int = 500) -> np.ndarray:
+def elbo(vae, x, batch_size: int = 500, seed: int = 0) -> np.ndarray:
     """Single-sample ELBO of each binary image of `x` in nats -> float64 (N,).
 
-    The reconstruction term uses one z ~ q(z|x) drawn by the encoder's sampling layer; the KL
-    is exact. Raises ValueError unless the VAE is Bernoulli and `x` is binary.
+    The reconstruction term uses one z ~ q(z|x) drawn by the encoder's sampling layer from
+    `seed`; the KL is exact. Raises ValueError unless the VAE is Bernoulli and `x` is binary.
     """
-    reconstruction, kl = vae.per_image_terms(_binary_images(vae, x), batch_size)
+    reconstruction, kl = vae.per_image_terms(_binary_images(vae, x), batch_size, seed=seed)
     return -(reconstruction + kl)
 
 

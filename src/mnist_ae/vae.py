@@ -22,6 +22,8 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -210,9 +212,29 @@ class VAE(keras.Model):
         z_mean, z_log_sigma, z = self.encoder(x, training=training)
         return self.reconstruction_term(x, self.decoder(z, training=training)), kl_divergence(z_mean, z_log_sigma)
 
-    def per_image_terms(self, x, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
-        """`loss_terms` of every image of `x`, in batches, as float64 arrays `(reconstruction, kl)`."""
-        parts = [self.loss_terms(x[i : i + batch_size], training=False) for i in range(0, len(x), batch_size)]
+    @contextlib.contextmanager
+    def fixed_sampling_noise(self, seed: int):
+        """Inside the block the encoder's sampling noise is the stream of `seed`; afterwards the
+        generator is back where it was, so evaluating never shifts the training noise.
+
+        Evaluation is then a function of the weights and `seed` only: the same cached model gives
+        the same numbers whatever ran before it.
+        """
+        generator = self.encoder.get_layer("sampling").arguments["seed"]
+        saved = ops.convert_to_numpy(generator.state)
+        generator.state.assign(ops.convert_to_tensor([seed, 0], dtype=generator.state.dtype))
+        try:
+            yield
+        finally:
+            generator.state.assign(saved)
+
+    def per_image_terms(self, x, batch_size: int = 1000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """`loss_terms` of every image of `x`, in batches, as float64 arrays `(reconstruction, kl)`.
+
+        The one posterior sample per image is drawn from `seed` (see `fixed_sampling_noise`).
+        """
+        with self.fixed_sampling_noise(seed):
+            parts = [self.loss_terms(x[i : i + batch_size], training=False) for i in range(0, len(x), batch_size)]
         return tuple(np.concatenate([ops.convert_to_numpy(p[j]).astype(np.float64) for p in parts]) for j in (0, 1))
 
     def reconstruction_term(self, x, out):
