@@ -190,6 +190,9 @@ def start_tensorflow() -> None:
         try:
             import tensorflow as tf
 
+            # Python-side advice (e.g. "triggered tf.function retracing" when figures predict on
+            # batches of other sizes) is noise for a person following the steps.
+            tf.get_logger().setLevel("ERROR")
             tf.config.list_physical_devices()
             tf.constant(0.0) + 1.0  # the first op prints the device lines
             import keras  # noqa: F401
