@@ -1,6 +1,7 @@
 """The runner on fake steps: skip when up to date, rerun on change, stop and continue on failure."""
 
 import json
+import sys
 import textwrap
 
 import pytest
@@ -148,7 +149,16 @@ def test_ctrl_c_in_a_step_stops_with_status_interrupted(fake, capsys, monkeypatc
     monkeypatch.setenv("FAKE_FAIL_first", "interrupt")
     assert fake.run() == EXIT_INTERRUPTED
     assert statuses(fake.summary()) == {"first": "interrupted"}
-    assert "Traceback" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "[1/3] first interrupted after" in err and "; rerun the same command" in err
+
+
+def test_a_step_sees_its_own_script_as_argv0(fake, monkeypatch):
+    script = fake.dir / "scripts" / "third.py"
+    script.write_text(script.read_text().replace("return 0", "return 0 if sys.argv[0].endswith('third.py') else 3"))
+    before = list(sys.argv)
+    assert fake.run(["third"]) == 0
+    assert sys.argv == before  # restored
 
 
 def test_a_bug_is_one_line_with_the_traceback_in_a_file(fake, capsys, monkeypatch):

@@ -207,6 +207,8 @@ def run_step(step: steps.Step, argv: list[str], log: Path) -> int:
     if "keras" in sys.modules:  # a fresh Keras state per step: names, memory
         sys.modules["keras"].backend.clear_session()
     gc.collect()
+    saved_argv = sys.argv
+    sys.argv = [str(step.script_path), *argv]  # so argparse names the script, as when it runs alone
     try:
         code = load_script(step.script_path).main(argv)
     except SystemExit as e:  # argparse
@@ -219,6 +221,8 @@ def run_step(step: steps.Step, argv: list[str], log: Path) -> int:
         log.write_text(traceback.format_exc())
         print(f"{step.name}: error: {type(e).__name__}: {e} (traceback in {log})".splitlines()[0], file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        sys.argv = saved_argv
     return code or 0
 
 
@@ -267,9 +271,9 @@ def run(names: list[str], quick: bool = False, start: str | None = None, force: 
             if code != 0:
                 status = "interrupted" if code == EXIT_INTERRUPTED else "failed"
                 pipe.outcomes.append(Outcome(step.name, status, round(took, 2)))
-                print(f"[{k}/{total}] {step.name} {status} after {took:.1f} s; fix what the line above says and "
-                      f"rerun the same command: finished steps are reused, training resumes from its checkpoint",
-                      file=sys.stderr, flush=True)
+                then = "rerun" if code == EXIT_INTERRUPTED else "fix what the line above says and rerun"
+                print(f"[{k}/{total}] {step.name} {status} after {took:.1f} s; {then} the same command: finished "
+                      f"steps are reused, training resumes from its checkpoint", file=sys.stderr, flush=True)
                 break
             headline = pipe.headline(step)
             pipe.write_stamp(step, took, headline)
