@@ -15,7 +15,8 @@ SCRIPT = textwrap.dedent('''
     from pathlib import Path
 
     def main(argv=None):
-        args = dict(zip(argv[::2], argv[1::2])) if "--quick" not in argv else {}
+        flags = [a for a in argv if a != "--quick"]
+        args = dict(zip(flags[::2], flags[1::2]))
         figures, results = Path(args["--figures-dir"]), Path(args["--results-dir"])
         runs = Path(os.environ["FAKE_RUNS"])
         runs.write_text(runs.read_text() + "NAME\\n" if runs.exists() else "NAME\\n")
@@ -167,6 +168,16 @@ def test_a_bug_is_one_line_with_the_traceback_in_a_file(fake, capsys, monkeypatc
     err = capsys.readouterr().err
     assert "third: error: ZeroDivisionError: division by zero (traceback in" in err and "Traceback" not in err
     assert "ZeroDivisionError" in (fake.dir / "state" / "full" / "last-error.log").read_text()
+
+
+def test_the_banner_follows_the_pipeline_mode(fake, capsys):
+    quick = runner.Pipeline(quick=True, state_dir=fake.dir / "state", figures=fake.dir / "q" / "fig",
+                            results=fake.dir / "q" / "res", cache_dir=fake.dir / "cache")
+    assert runner.run(["third"], pipeline=quick) == 0
+    assert f"mnist_ae: 1 step (quick smoke run: subset data, 1 epoch, outputs in {fake.dir / 'q'}/)" in \
+        capsys.readouterr().out
+    fake.run(["third"])
+    assert "quick" not in capsys.readouterr().out
 
 
 def test_quick_and_full_runs_keep_separate_stamps(fake):

@@ -40,11 +40,8 @@ from mnist_ae.errors import EXIT_ERROR, EXIT_INTERRUPTED
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def code_digest(step: steps.Step) -> str:
@@ -248,7 +245,7 @@ def run(names: list[str], quick: bool = False, start: str | None = None, force: 
     pipe = pipeline or Pipeline(quick)
     pipe.force = pipe.force or force
     total = len(chosen)
-    mode = f" (quick smoke run: subset data, 1 epoch, outputs in {paths.QUICK_ROOT}/)" if quick else ""
+    mode = f" (quick smoke run: subset data, 1 epoch, outputs in {pipe.figures.parent}/)" if pipe.quick else ""
     print(f"mnist_ae: {total} step{'s' * (total != 1)}{mode}", flush=True)
     tensorflow_started = False
     code = 0
