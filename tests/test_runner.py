@@ -1,5 +1,9 @@
-"""The runner on fake steps: skip when up to date, rerun on change, stop and continue on failure."""
+"""The runner on fake steps: skip when up to date, rerun on change, stop and continue on failure.
 
+Every test runs twice: steps in order in this process (`jobs=1`), and side by side in worker
+processes (`jobs=2`), where `third` (it needs nothing) runs beside `first`."""
+
+import dataclasses
 import json
 import sys
 import textwrap
@@ -11,15 +15,19 @@ from mnist_ae.errors import EXIT_ERROR, EXIT_INTERRUPTED
 
 # A fake step: counts its runs, writes its figure and results, and fails or is interrupted on demand.
 SCRIPT = textwrap.dedent('''
-    import json, os, sys
+    import json, os, sys, time
     from pathlib import Path
 
     def main(argv=None):
         flags = [a for a in argv if a != "--quick"]
         args = dict(zip(flags[::2], flags[1::2]))
         figures, results = Path(args["--figures-dir"]), Path(args["--results-dir"])
-        runs = Path(os.environ["FAKE_RUNS"])
-        runs.write_text(runs.read_text() + "NAME\\n" if runs.exists() else "NAME\\n")
+        with open(os.environ["FAKE_RUNS"], "a") as runs:  # steps side by side append at once
+            runs.write("NAME\\n")
+        with open(os.environ["FAKE_TIMES"], "a") as times:
+            times.write(f"NAME start {time.time()}\\n")
+            time.sleep(float(os.environ.get("FAKE_SLEEP", "0")))
+            times.write(f"NAME end {time.time()}\\n")
         mode = os.environ.get("FAKE_FAIL_NAME", "")
         if mode == "error":
             print("NAME.py: error: something the user can fix", file=sys.stderr)
@@ -36,8 +44,8 @@ SCRIPT = textwrap.dedent('''
 ''')
 
 
-@pytest.fixture
-def fake(tmp_path, monkeypatch):
+@pytest.fixture(params=[1, 2], ids=["in-order", "side-by-side"])
+def fake(tmp_path, monkeypatch, request):
     scripts = tmp_path / "scripts"
     scripts.mkdir()
     for name, value in (("first", 1), ("second", 2), ("third", 3)):
@@ -50,24 +58,32 @@ def fake(tmp_path, monkeypatch):
     monkeypatch.setattr(steps, "STEPS", registry)
     monkeypatch.setattr(steps, "NAMES", tuple(s.name for s in registry))
     monkeypatch.setattr(paths, "SCRIPTS", scripts)
-    monkeypatch.setattr(runner, "start_tensorflow", lambda: None)  # the fake steps need no TensorFlow
     monkeypatch.setenv("FAKE_RUNS", str(tmp_path / "runs.txt"))
+    monkeypatch.setenv("FAKE_TIMES", str(tmp_path / "times.txt"))
 
     class Fake:
         dir = tmp_path
+        jobs = request.param
 
         def pipeline(self):
             return runner.Pipeline(quick=False, state_dir=tmp_path / "state", figures=tmp_path / "fig",
-                                   results=tmp_path / "res", cache_dir=tmp_path / "cache")
+                                   results=tmp_path / "res", cache_dir=tmp_path / "cache",
+                                   tensorflow=False)  # the fake steps need none
 
         def run(self, names=("all",), **kwargs):
-            return runner.run(list(names), pipeline=self.pipeline(), **kwargs)
+            return runner.run(list(names), pipeline=self.pipeline(), jobs=self.jobs, **kwargs)
 
         def runs(self):
+            """The steps that ran since the last call, in the order they started."""
             path = tmp_path / "runs.txt"
             runs = path.read_text().split() if path.exists() else []
             path.unlink(missing_ok=True)
             return runs
+
+        def times(self):
+            """{(step, "start" | "end"): time}"""
+            rows = [line.split() for line in (tmp_path / "times.txt").read_text().splitlines()]
+            return {(name, event): float(t) for name, event, t in rows}
 
         def summary(self):
             return json.loads((tmp_path / "res" / "pipeline.json").read_text())
@@ -81,7 +97,7 @@ def statuses(summary):
 
 def test_first_run_runs_all_and_writes_the_summary(fake, capsys):
     assert fake.run() == 0
-    assert fake.runs() == ["first", "second", "third"]
+    assert sorted(fake.runs()) == ["first", "second", "third"]
     out = capsys.readouterr().out
     assert "[1/3] first — makes a model" in out and "[3/3] third — stands alone" in out
     assert "[2/3] second done in" in out and "value 2" in out
@@ -128,28 +144,31 @@ def test_force_reruns_and_from_starts_at_a_step(fake):
     fake.run()
     fake.runs()
     assert fake.run(force=True, start="second") == 0
-    assert fake.runs() == ["second", "third"]
+    assert sorted(fake.runs()) == ["second", "third"]
 
 
 def test_a_failure_stops_with_one_line_and_a_rerun_continues_from_there(fake, capsys, monkeypatch):
     monkeypatch.setenv("FAKE_FAIL_second", "error")
     assert fake.run() == EXIT_ERROR
-    assert fake.runs() == ["first", "second"]  # third never started
+    # In order, third never starts; side by side it ran beside first, before second failed.
+    beside = ["third"] if fake.jobs > 1 else []
+    assert sorted(fake.runs()) == ["first", "second", *beside]
     captured = capsys.readouterr()
     assert "second.py: error: something the user can fix" in captured.err
     assert "[2/3] second failed after" in captured.err and "Traceback" not in captured.err
     assert "first" in captured.out and "failed" in captured.out  # the summary so far
-    assert statuses(fake.summary()) == {"first": "ran", "second": "failed"}
+    assert statuses(fake.summary()) == {"first": "ran", "second": "failed", **{n: "ran" for n in beside}}
     monkeypatch.delenv("FAKE_FAIL_second")
     assert fake.run() == 0
-    assert fake.runs() == ["second", "third"]  # first is reused
-    assert statuses(fake.summary()) == {"first": "reused", "second": "ran", "third": "ran"}
+    assert sorted(fake.runs()) == ["second", *(["third"] if not beside else [])]  # the rest is reused
+    assert statuses(fake.summary()) == {"first": "reused", "second": "ran", "third": "reused" if beside else "ran"}
 
 
 def test_ctrl_c_in_a_step_stops_with_status_interrupted(fake, capsys, monkeypatch):
     monkeypatch.setenv("FAKE_FAIL_first", "interrupt")
     assert fake.run() == EXIT_INTERRUPTED
-    assert statuses(fake.summary()) == {"first": "interrupted"}
+    beside = {"third": "ran"} if fake.jobs > 1 else {}  # side by side, the step beside it finishes
+    assert statuses(fake.summary()) == {"first": "interrupted", **beside}
     err = capsys.readouterr().err
     assert "Traceback" not in err and "[1/3] first interrupted after" in err and "; rerun the same command" in err
 
@@ -167,7 +186,7 @@ def test_a_bug_is_one_line_with_the_traceback_in_a_file(fake, capsys, monkeypatc
     assert fake.run() == EXIT_ERROR
     err = capsys.readouterr().err
     assert "third: error: ZeroDivisionError: division by zero (traceback in" in err and "Traceback" not in err
-    assert "ZeroDivisionError" in (fake.dir / "state" / "full" / "last-error.log").read_text()
+    assert "ZeroDivisionError" in (fake.dir / "state" / "full" / "third.error.log").read_text()
 
 
 def test_the_banner_follows_the_pipeline_mode(fake, capsys):
@@ -190,3 +209,30 @@ def test_quick_and_full_runs_keep_separate_stamps(fake):
 def test_from_after_every_selected_step_is_an_error(fake):
     with pytest.raises(ValueError, match="nothing to run"):
         runner.select(["first"], "third")
+
+
+@pytest.mark.parametrize("fake", [2], indirect=True, ids=["side-by-side"])
+def test_side_by_side_a_step_starts_only_after_what_it_needs(fake, monkeypatch, capsys):
+    monkeypatch.setenv("FAKE_SLEEP", "1.5")
+    assert fake.run() == 0
+    t = fake.times()
+    assert t["third", "start"] < t["first", "end"]  # needs nothing: beside first
+    assert t["second", "start"] >= t["first", "end"]  # needs first
+    out = capsys.readouterr().out
+    assert "[3/3] third — stands alone (beside first)" in out
+    assert "mnist_ae: 3 steps, up to 2 side by side" in out
+
+
+@pytest.mark.parametrize("fake", [2], indirect=True, ids=["side-by-side"])
+def test_an_alone_step_runs_with_nothing_beside_it(fake, monkeypatch):
+    monkeypatch.setattr(steps, "STEPS", tuple(dataclasses.replace(s, alone=s.name == "second") for s in steps.STEPS))
+    monkeypatch.setenv("FAKE_SLEEP", "1")
+    assert fake.run() == 0
+    t = fake.times()
+    assert t["second", "start"] >= max(t["first", "end"], t["third", "end"])  # third, beside first, ended
+    assert statuses(fake.summary()) == {"first": "ran", "second": "ran", "third": "ran"}
+
+
+def test_jobs_below_one_is_an_error(fake):
+    with pytest.raises(ValueError, match="--jobs must be at least 1"):
+        runner.run(["all"], pipeline=fake.pipeline(), jobs=0)

@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import threading
 
 import keras
 import numpy as np
@@ -83,6 +84,36 @@ def test_cache_trains_once_then_loads_the_same_weights(tmp_path):
     assert not list(tmp_path.glob("*.partial"))  # checkpoints are gone once a run is finished
     _, cached = cache.ModelCache(tmp_path, retrain=True).load_or_train(fresh, "reg", {"epochs": 1}, train)
     assert not cached and calls == [1, 1, 1]
+
+
+def test_a_model_wanted_by_two_steps_at_once_is_trained_once(tmp_path, capsys):
+    """Two callers of one key (as two steps side by side): the second waits, then loads."""
+    store = cache.ModelCache(tmp_path)
+    first, x, y = tiny_regression()
+    second, _, _ = tiny_regression(seed=1)
+    training_started, may_finish, calls = threading.Event(), threading.Event(), []
+
+    def train(checkpoint_dir):
+        calls.append(1)
+        training_started.set()
+        assert may_finish.wait(10)
+        return {"trained": True}
+
+    results = {}
+    worker = threading.Thread(target=lambda: results.update(first=store.load_or_train(first, "reg", {}, train)))
+    worker.start()
+    assert training_started.wait(10)
+    waiter = threading.Thread(target=lambda: results.update(second=store.load_or_train(second, "reg", {}, train)))
+    waiter.start()
+    waiter.join(0.5)
+    assert waiter.is_alive()  # blocked on the lock while the first trains
+    may_finish.set()
+    worker.join(10)
+    waiter.join(10)
+    assert calls == [1]
+    assert results["first"][1] is False and results["second"][1] is True
+    np.testing.assert_array_equal(second.predict(x, verbose=0), first.predict(x, verbose=0))
+    assert "waiting for another process that is training reg-" in capsys.readouterr().err
 
 
 def test_corrupt_or_foreign_cached_weights_give_a_clear_error(tmp_path):

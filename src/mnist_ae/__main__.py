@@ -1,4 +1,4 @@
-"""`python -m mnist_ae run all|STEP... [--quick] [--from STEP] [--force]`: the job's runner.
+"""`python -m mnist_ae run all|STEP... [--quick] [--from STEP] [--force] [--jobs J]`: the job's runner.
 
 See `mnist_ae.runner` for what it prints, reuses and writes.
 """
@@ -29,9 +29,12 @@ def main(argv=None) -> int:
     run.add_argument("--quick", action="store_true", help=f"smoke run on a subset, outputs in {paths.QUICK_ROOT}/")
     run.add_argument("--from", dest="start", type=step_name, metavar="STEP", help="start at this step")
     run.add_argument("--force", action="store_true", help="rerun steps even when up to date")
+    run.add_argument("--jobs", type=int, default=runner.default_jobs(), metavar="J",
+                     help="steps side by side, each in its own process with its share of the cores "
+                          "(default %(default)s here: 2 with 2 cores or more); 1 = in order, in this process")
     args = parser.parse_args(argv)
     try:
-        return runner.run(args.steps, quick=args.quick, start=args.start, force=args.force)
+        return runner.run(args.steps, quick=args.quick, start=args.start, force=args.force, jobs=args.jobs)
     except ValueError as e:
         print(f"mnist_ae: error: {e}", file=sys.stderr)
         return EXIT_ERROR

@@ -4,7 +4,8 @@ A model is stored as weights only (`*.weights.h5`) and rebuilt from the builders
 is ever deserialized from code in a file. The metadata file beside the weights is written
 last: its presence is what marks a training run as finished. While a run trains, its
 per-epoch checkpoints live in `<key>.partial/`, so a killed run resumes where it stopped and
-is never mistaken for a finished one.
+is never mistaken for a finished one. Steps running side by side may want the same model: a lock
+per key (`<key>.lock`) lets one of them train it while the other waits, then loads it.
 
 Example::
 
@@ -14,9 +15,12 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import shutil
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -76,8 +80,28 @@ class ModelCache:
         entry to the model it was initialised from. Returns `(record, was_cached)`.
         """
         weights, meta = self.paths(name, settings, parent)
-        if weights.is_file() and meta.is_file() and not self.retrain:
-            return self._load(model, settings, weights, meta), True
+        with self._exclusive(weights.with_name(weights.name.replace(".weights.h5", ".lock"))):
+            if weights.is_file() and meta.is_file() and not self.retrain:
+                return self._load(model, settings, weights, meta), True
+            return self._train(model, name, settings, train, parent, weights, meta), False
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _exclusive(lock: Path):
+        """Hold `lock` (an advisory file lock, released if the process dies); wait, saying so, if taken."""
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock, "a") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                print(f"waiting for another process that is training {lock.stem}", file=sys.stderr, flush=True)
+                fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def _train(self, model, name, settings, train, parent, weights: Path, meta: Path) -> dict:
         partial = weights.with_name(weights.name.replace(".weights.h5", ".partial"))
         if self.retrain:
             shutil.rmtree(partial, ignore_errors=True)
@@ -89,7 +113,7 @@ class ModelCache:
             tmp.write_text(json.dumps({"name": name, "settings": settings, "parent": parent, "record": record},
                                       indent=1))
         shutil.rmtree(partial, ignore_errors=True)
-        return record, False
+        return record
 
     @staticmethod
     def _load(model, settings, weights: Path, meta: Path) -> dict:

@@ -1,11 +1,16 @@
 """Run registered steps in order, reuse the ones that are up to date, and say where it is.
 
 `python -m mnist_ae run all` (what `bash run.sh all` calls) prints `[k/N] step — what it does`
-before each step, runs the steps in this one process (TensorFlow starts once), skips a step whose
-outputs were made by the same code, settings and data (and says so), stops at the first failure
-or Ctrl-C with one line and the summary so far, and ends with a summary table that is also
-written to `<results>/pipeline.json`. A rerun continues where it stopped: finished steps are
-reused and training resumes from its last checkpoint.
+before each step, skips a step whose outputs were made by the same code, settings and data (and
+says so), stops at the first failure or Ctrl-C with one line and the summary so far, and ends
+with a summary table that is also written to `<results>/pipeline.json`. A rerun continues where
+it stopped: finished steps are reused and training resumes from its last checkpoint.
+
+With `--jobs 1` the steps run one after the other in this process (TensorFlow starts once). With
+`--jobs J` (default: 2 on a machine with 2 cores or more) up to J steps whose needs are done run
+side by side, each in a process of its own (`mnist_ae.worker`) holding TensorFlow to its share
+of the cores, and every line they print is prefixed with `[k/N step]`. A step marked `alone`
+(the benchmark, which times the machine) runs with nothing beside it and all the cores.
 
 "Up to date" is decided by a stamp per step in `.cache/pipeline/<full|quick>/<step>.json`: a
 fingerprint of the package's code, the step's script (and extra sources), its flags, the MNIST
@@ -17,6 +22,7 @@ Example::
     python -m mnist_ae run all --quick        # smoke run into build/quick/
     python -m mnist_ae run exercise_3         # one step (reused if up to date)
     python -m mnist_ae run all --from exercise_4 --force
+    python -m mnist_ae run all --jobs 1       # one step at a time, in this process
 """
 
 from __future__ import annotations
@@ -28,8 +34,12 @@ import hashlib
 import importlib.util
 import json
 import os
+import queue
+import signal
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -68,8 +78,9 @@ class Pipeline:
 
     def __init__(self, quick: bool, force: bool = False, state_dir: Path | None = None,
                  figures: Path | None = None, results: Path | None = None, cache_dir: Path | None = None,
-                 report: Path | None = None):
+                 report: Path | None = None, tensorflow: bool = True):
         self.quick, self.force = quick, force
+        self.tensorflow = tensorflow  # False: the steps are not this project's (the runner's tests)
         self.cache_dir = cache_dir or paths.MODEL_CACHE
         self.report = report or paths.report_pdf(quick)
         default_figures, default_results = paths.output_dirs(quick)
@@ -87,6 +98,9 @@ class Pipeline:
         if step.results:
             return flags + ["--cache-dir", str(self.cache_dir)]
         return flags + ["--output", str(self.report)]  # the report reads what the others wrote
+
+    def error_log(self, step: steps.Step) -> Path:
+        return self.state / f"{step.name}.error.log"
 
     def stamp_path(self, step: steps.Step) -> Path:
         return self.state / f"{step.name}.json"
@@ -150,6 +164,7 @@ class Pipeline:
 
     def print_summary(self, out=None) -> None:
         out = out or sys.stdout
+        self.outcomes.sort(key=lambda o: steps.NAMES.index(o.name))  # side by side, steps end in any order
         width = max([len(o.name) for o in self.outcomes] + [4])
         print(f"\n{'step':<{width}}  {'status':<11}  {'wall time':>9}  headline", file=out)
         for o in self.outcomes:
@@ -180,12 +195,19 @@ def captured_stderr():
             os.close(saved)
 
 
-def start_tensorflow() -> None:
-    """Import TensorFlow once with its C++ start-up lines hidden; show them only if it fails."""
+def start_tensorflow(threads: int | None = None) -> None:
+    """Import TensorFlow once with its C++ start-up lines hidden; show them only if it fails.
+
+    `threads` caps the threads of one operation and of operations run at once (None: all cores).
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with captured_stderr() as sink:
         try:
             import tensorflow as tf
+
+            if threads:  # before the first operation, or TensorFlow refuses
+                tf.config.threading.set_intra_op_parallelism_threads(threads)
+                tf.config.threading.set_inter_op_parallelism_threads(threads)
 
             # Python-side advice (e.g. "triggered tf.function retracing" when figures predict on
             # batches of other sizes) is noise for a person following the steps.
@@ -199,24 +221,25 @@ def start_tensorflow() -> None:
             raise
 
 
-def run_step(step: steps.Step, argv: list[str], log: Path) -> int:
-    """Call the step's `main(argv)`; an unexpected exception becomes one line (traceback in `log`)."""
+def run_step(name: str, script: Path, argv: list[str], log: Path) -> int:
+    """Call `main(argv)` of step `name`'s `script`; an unexpected exception becomes one line
+    (traceback in `log`)."""
     if "keras" in sys.modules:  # a fresh Keras state per step: names, memory
         sys.modules["keras"].backend.clear_session()
     gc.collect()
     saved_argv = sys.argv
-    sys.argv = [str(step.script_path), *argv]  # so argparse names the script, as when it runs alone
+    sys.argv = [str(script), *argv]  # so argparse names the script, as when it runs alone
     try:
-        code = load_script(step.script_path).main(argv)
+        code = load_script(script).main(argv)
     except SystemExit as e:  # argparse
         code = e.code if isinstance(e.code, int) else EXIT_ERROR
     except KeyboardInterrupt:
-        print(f"{step.name}: interrupted", file=sys.stderr)
+        print(f"{name}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as e:  # a bug: one line here, the traceback in a file
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(traceback.format_exc())
-        print(f"{step.name}: error: {type(e).__name__}: {e} (traceback in {log})".splitlines()[0], file=sys.stderr)
+        print(f"{name}: error: {type(e).__name__}: {e} (traceback in {log})".splitlines()[0], file=sys.stderr)
         return EXIT_ERROR
     finally:
         sys.argv = saved_argv
@@ -238,48 +261,205 @@ def select(names: list[str], start: str | None) -> list[steps.Step]:
     return chosen
 
 
+def default_jobs() -> int:
+    """Steps side by side by default: 2 where there are 2 cores or more."""
+    return min(2, os.cpu_count() or 1)
+
+
 def run(names: list[str], quick: bool = False, start: str | None = None, force: bool = False,
-        pipeline: Pipeline | None = None) -> int:
+        pipeline: Pipeline | None = None, jobs: int | None = None) -> int:
     """Run the selected steps; return 0, `EXIT_ERROR` or `EXIT_INTERRUPTED`."""
     chosen = select(names, start)
     pipe = pipeline or Pipeline(quick)
     pipe.force = pipe.force or force
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, not {jobs}")
     total = len(chosen)
     mode = f" (quick smoke run: subset data, 1 epoch, outputs in {pipe.figures.parent}/)" if pipe.quick else ""
-    print(f"mnist_ae: {total} step{'s' * (total != 1)}{mode}", flush=True)
-    tensorflow_started = False
-    code = 0
-    try:
-        for k, step in enumerate(chosen, start=1):
-            stamp = pipe.up_to_date(step)
-            if stamp is not None:
-                headline = pipe.headline(step)
-                pipe.outcomes.append(Outcome(step.name, "reused", 0.0, headline, stamp.get("wall_time_s")))
-                print(f"[{k}/{total}] {step.name} — reused, up to date ({headline or 'no change'})", flush=True)
-                pipe.write_summary()
-                continue
-            print(f"[{k}/{total}] {step.name} — {step.title}", flush=True)
-            if not tensorflow_started and step.results:
-                start_tensorflow()
-                tensorflow_started = True
-            began = time.perf_counter()
-            code = run_step(step, pipe.argv(step), pipe.state / "last-error.log")
-            took = time.perf_counter() - began
-            if code != 0:
-                status = "interrupted" if code == EXIT_INTERRUPTED else "failed"
-                pipe.outcomes.append(Outcome(step.name, status, round(took, 2)))
-                then = "rerun" if code == EXIT_INTERRUPTED else "fix what the line above says and rerun"
-                print(f"[{k}/{total}] {step.name} {status} after {took:.1f} s; {then} the same command: finished "
-                      f"steps are reused, training resumes from its checkpoint", file=sys.stderr, flush=True)
-                break
-            headline = pipe.headline(step)
-            pipe.write_stamp(step, took, headline)
-            pipe.outcomes.append(Outcome(step.name, "ran", round(took, 2), headline))
-            print(f"[{k}/{total}] {step.name} done in {took:.1f} s{' — ' + headline if headline else ''}", flush=True)
-            pipe.write_summary()
-    except KeyboardInterrupt:
-        print("mnist_ae: interrupted between steps; rerun the same command to go on", file=sys.stderr)
-        code = EXIT_INTERRUPTED
+    side = f", up to {jobs} side by side" if jobs > 1 and total > 1 else ""
+    print(f"mnist_ae: {total} step{'s' * (total != 1)}{side}{mode}", flush=True)
+    code = (InOrder(pipe, chosen) if jobs == 1 else SideBySide(pipe, chosen, jobs)).run()
     pipe.print_summary()
     pipe.write_summary()
     return code
+
+
+class InOrder:
+    """Steps one after the other in this process; the base of `SideBySide`'s bookkeeping."""
+
+    def __init__(self, pipe: Pipeline, chosen: list[steps.Step]):
+        self.pipe, self.chosen = pipe, chosen
+        self.number = {s.name: k for k, s in enumerate(chosen, start=1)}
+        self.tensorflow_started = False
+
+    def tag(self, step: steps.Step) -> str:
+        return f"[{self.number[step.name]}/{len(self.chosen)}]"
+
+    def reuse(self, step: steps.Step) -> bool:
+        """Record and say so if `step` is up to date."""
+        stamp = self.pipe.up_to_date(step)
+        if stamp is None:
+            return False
+        headline = self.pipe.headline(step)
+        self.pipe.outcomes.append(Outcome(step.name, "reused", 0.0, headline, stamp.get("wall_time_s")))
+        print(f"{self.tag(step)} {step.name} — reused, up to date ({headline or 'no change'})", flush=True)
+        self.pipe.write_summary()
+        return True
+
+    def finish(self, step: steps.Step, code: int, took: float) -> None:
+        """Record how `step` ended: stamp it if it succeeded, else say how to go on."""
+        if code != 0:
+            status = "interrupted" if code == EXIT_INTERRUPTED else "failed"
+            self.pipe.outcomes.append(Outcome(step.name, status, round(took, 2)))
+            then = "rerun" if code == EXIT_INTERRUPTED else "fix what the line above says and rerun"
+            print(f"{self.tag(step)} {step.name} {status} after {took:.1f} s; {then} the same command: finished "
+                  f"steps are reused, training resumes from its checkpoint", file=sys.stderr, flush=True)
+        else:
+            headline = self.pipe.headline(step)
+            self.pipe.write_stamp(step, took, headline)
+            self.pipe.outcomes.append(Outcome(step.name, "ran", round(took, 2), headline))
+            print(f"{self.tag(step)} {step.name} done in {took:.1f} s{' — ' + headline if headline else ''}",
+                  flush=True)
+        self.pipe.write_summary()
+
+    def run(self) -> int:
+        try:
+            for step in self.chosen:
+                if self.reuse(step):
+                    continue
+                print(f"{self.tag(step)} {step.name} — {step.title}", flush=True)
+                if self.pipe.tensorflow and step.results and not self.tensorflow_started:
+                    start_tensorflow()
+                    self.tensorflow_started = True
+                began = time.perf_counter()
+                code = run_step(step.name, step.script_path, self.pipe.argv(step), self.pipe.error_log(step))
+                self.finish(step, code, time.perf_counter() - began)
+                if code != 0:
+                    return code
+        except KeyboardInterrupt:
+            print("mnist_ae: interrupted between steps; rerun the same command to go on", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        return 0
+
+
+@dataclasses.dataclass
+class Running:
+    step: steps.Step
+    process: subprocess.Popen
+    began: float
+    open_streams: int = 2
+
+
+class SideBySide(InOrder):
+    """Up to `jobs` steps at once, each in a `mnist_ae.worker` process, started in registry order
+    as soon as the steps they need are done; their lines are shown prefixed with `[k/N step]`."""
+
+    GRACE_S = 30  # after Ctrl-C, how long a step may take to save its checkpoint and stop
+
+    def __init__(self, pipe: Pipeline, chosen: list[steps.Step], jobs: int):
+        super().__init__(pipe, chosen)
+        self.jobs = jobs
+        self.pending, self.running, self.done = list(chosen), {}, set()
+        self.lines: queue.Queue = queue.Queue()
+        self.code = 0
+
+    def ready(self, step: steps.Step) -> bool:
+        chosen = {s.name for s in self.chosen}
+        return all(n in self.done for n in steps.needs_of(step) if n in chosen)
+
+    def start_ready_steps(self) -> None:
+        """Start (or reuse) pending steps whose needs are done, in order, while lanes are free."""
+        for step in list(self.pending):
+            if self.code != 0 or len(self.running) >= self.jobs:
+                return
+            if any(r.step.alone for r in self.running.values()):
+                return
+            if not self.ready(step):
+                continue
+            if step.alone and self.running:
+                return  # it waits for the others to end, and the steps after it wait for it
+            self.pending.remove(step)
+            if self.reuse(step):
+                self.done.add(step.name)
+                continue
+            self.launch(step)
+
+    def launch(self, step: steps.Step) -> None:
+        others = ", ".join(r.step.name for r in self.running.values())
+        print(f"{self.tag(step)} {step.name} — {step.title}{f' (beside {others})' if others else ''}", flush=True)
+        cores = os.cpu_count() or 1
+        threads = (cores if step.alone else max(1, cores // self.jobs)) if self.pipe.tensorflow and step.results else 0
+        command = [sys.executable, "-m", "mnist_ae.worker", step.name, str(step.script_path), str(threads),
+                   str(self.pipe.error_log(step)), *self.pipe.argv(step)]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   bufsize=1, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.running[step.name] = Running(step, process, time.perf_counter())
+        for stream, out in ((process.stdout, sys.stdout), (process.stderr, sys.stderr)):
+            threading.Thread(target=self.pump, args=(step.name, stream, out), daemon=True).start()
+
+    def pump(self, name: str, stream, out) -> None:
+        for line in stream:
+            self.lines.put((name, line.rstrip("\n"), out))
+        self.lines.put((name, None, out))
+
+    def show_output(self, timeout: float) -> None:
+        """Print what the steps said (waiting up to `timeout` for a line); reap the ones that ended."""
+        try:
+            name, line, out = self.lines.get(timeout=timeout)
+            while True:
+                entry = self.running[name]
+                if line is None:
+                    entry.open_streams -= 1
+                else:
+                    print(f"{self.tag(entry.step)[:-1]} {name}] {line}", file=out, flush=True)
+                name, line, out = self.lines.get_nowait()
+        except queue.Empty:
+            pass
+        for name, entry in list(self.running.items()):
+            if entry.open_streams == 0 and entry.process.poll() is not None:
+                del self.running[name]
+                code = entry.process.returncode
+                code = EXIT_INTERRUPTED if code in (EXIT_INTERRUPTED, -signal.SIGINT) else code
+                self.finish(entry.step, code, time.perf_counter() - entry.began)
+                if code == 0:
+                    self.done.add(name)
+                elif self.code == 0 or code == EXIT_INTERRUPTED:
+                    self.code = code
+                    if self.running:
+                        print(f"mnist_ae: starting no more steps; waiting for {', '.join(self.running)} to end",
+                              file=sys.stderr, flush=True)
+
+    def stop_running(self) -> None:
+        """Ctrl-C: let each running step save its checkpoint and stop, then collect them."""
+        self.code = EXIT_INTERRUPTED
+        began, forwarded = time.perf_counter(), False
+        while self.running:
+            waited = time.perf_counter() - began
+            if not forwarded and waited > 1.0:
+                # A terminal's Ctrl-C reaches every process of the job; a signal sent to the runner
+                # alone does not: pass it on, once, to the steps still running.
+                for entry in self.running.values():
+                    if entry.process.poll() is None:
+                        entry.process.send_signal(signal.SIGINT)
+                forwarded = True
+            if waited > self.GRACE_S:
+                for entry in self.running.values():
+                    entry.process.kill()
+            try:
+                self.show_output(0.2)
+            except KeyboardInterrupt:
+                began -= self.GRACE_S  # a second Ctrl-C: stop them now
+
+    def run(self) -> int:
+        try:
+            while self.pending or self.running:
+                self.start_ready_steps()
+                if not self.running:
+                    break  # nothing can start: a step failed, or what is left needs it
+                self.show_output(0.5)
+        except KeyboardInterrupt:
+            print("mnist_ae: interrupted; stopping the running steps (rerun the same command to go on)",
+                  file=sys.stderr, flush=True)
+            self.stop_running()
+        return self.code
