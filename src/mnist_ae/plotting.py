@@ -160,3 +160,36 @@ def curves(series: dict[str, list[float]], path, ylabel: str, xlabel: str = "epo
         ax.plot(np.arange(1, len(values) + 1), values, "o-", ms=3, label=label)
     ax.set_xlabel(xlabel), ax.set_ylabel(ylabel), ax.grid(alpha=0.3), ax.legend()
     return save(fig, path, vector=True)
+
+
+def per_code_size(series: dict[str, dict[int, float]], path, ylabel: str, references: dict[str, tuple] = None) -> list[Path]:
+    """Values per code size (log-log), one line per series; `references` = {label: (size, value)}."""
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    for label, values in series.items():
+        sizes = sorted(s for s, v in values.items() if v is not None)
+        if not sizes:  # e.g. the mean of the best five in a run with fewer than five trials per size
+            ax.text(0.5, 0.5, f"{label}: not enough finished trials", ha="center", transform=ax.transAxes)
+            continue
+        ax.plot(sizes, [values[s] for s in sizes], "o-", ms=4, label=label)
+    for label, (size, value) in (references or {}).items():
+        ax.plot([size], [value], "k*", ms=9)
+        ax.annotate(label, (size, value), textcoords="offset points", xytext=(6, 4), fontsize=7)
+    if ax.lines:
+        ax.set_xscale("log", base=2), ax.set_yscale("log"), ax.legend(fontsize=8)
+    ax.set_xlabel("code size"), ax.set_ylabel(ylabel), ax.grid(alpha=0.3, which="both")
+    return save(fig, path, vector=True)
+
+
+def search_history(trials: dict[int, list[tuple[int, float]]], path) -> list[Path]:
+    """Each code size's finished trials (number, validation MSE) as points and its best so far as a line."""
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for i, (size, points) in enumerate(sorted(trials.items())):
+        if not points:
+            continue
+        numbers, values = zip(*sorted(points))
+        colour = plt.get_cmap("viridis")(i / max(len(trials) - 1, 1))
+        ax.plot(numbers, values, "o", ms=3, color=colour, alpha=0.6)
+        ax.step(numbers, np.minimum.accumulate(values), where="post", color=colour, label=f"AE{size}")
+    ax.set_yscale("log"), ax.set_xlabel("trial number (per code size)"), ax.set_ylabel("validation MSE")
+    ax.grid(alpha=0.3, which="both"), ax.legend(fontsize=7, ncol=2, title="best so far")
+    return save(fig, path, vector=True)

@@ -1,0 +1,152 @@
+"""Study: autoencoders of code size 1-32 found by an Optuna search, AE8 and AE32 trained and tested.
+
+MNIST's 60 000 training images are split once (fixed seed) into 50 000 for training and 10 000
+for validation; the validation set picks the models and the test set is used once per finalist.
+Per code size 1, 2, 4, 8, 16, 32 an Optuna study samples conv+dense autoencoders
+(`mnist_ae.code_models`, `mnist_ae.search`); trials train on a subset with early stopping and
+pruning. The best trial of sizes 8 and 32 (`--finalists`) is retrained on the whole training
+split, evaluated once on the test set (MSE per pixel, 28x28, pixels in [0, 1]) and cached for the
+latent-exploration step. `--budget default` fits in ~6 minutes on 2 cores; `--budget reference`
+runs the reference report's scale (10 full trials per code size over its whole space: hours).
+`--workers N` runs N trial processes; `--storage URL` shares the studies through a database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+
+from mnist_ae import code_models, plotting, preprocessing, search
+from mnist_ae.cli import exercise_parser, positive_int, run_script
+
+VALIDATION_FRACTION = 1 / 6  # 10 000 of MNIST's 60 000 training images
+SPLIT_SEED = 0  # the same split for every --seed: models are compared on one validation set
+# The reference report (PyTorch, random search) and Hinton & Salakhutdinov (Science 2006): test
+# MSE per pixel; targets for this study from its issue.
+REFERENCES = {"reference_ae8": 0.01055, "reference_ae32": 0.0044, "hinton_2006_30d": 0.0038}
+TARGETS = {"8": 0.0095, "32": 0.0035}
+
+
+@dataclasses.dataclass(frozen=True)
+class Defaults:  # what exercise_parser reads; the search has its own epochs per trial
+    epochs: int = 16
+    batch_size: int = search.BATCH_SIZE
+    learning_rate: float = 2e-3
+    seed: int = 0
+
+
+def split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded train/validation split of the training images (28x28x1 in [0, 1])."""
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(x))
+    n_val = int(round(len(x) * VALIDATION_FRACTION))
+    return x[order[n_val:]], x[order[:n_val]]
+
+
+def as_28(x32: np.ndarray) -> np.ndarray:
+    return preprocessing.to_mnist_view(x32)[..., None].astype(np.float32)
+
+
+def finalist(run, study, size: int, x_train, x_val, x_test, budget: search.Budget) -> dict:
+    """Retrain the best trial of `study` on the whole training split (cached); test it once."""
+    best = study.best_trial
+    params = {**best.params, "batch_size": search.BATCH_SIZE}
+    params.setdefault("weight_decay", 0.0)
+    epochs = min(params["max_epochs"], budget.final_epochs or params["max_epochs"])
+    settings = {"params": params, "code_size": size, "epochs": epochs, "n_train": len(x_train),
+                "seed": run.args.seed, "split_seed": SPLIT_SEED}
+    keras.utils.set_random_seed(run.args.seed)
+    encoder, decoder, autoencoder = code_models.build(params, size)
+
+    def train(checkpoint_dir):
+        return search.compile_and_fit(autoencoder, params, x_train, x_val, epochs, checkpoint_dir=checkpoint_dir,
+                                      verbose=2)
+
+    history, cached = run.cache.load_or_train(autoencoder, code_models.cache_name(size), settings, train)
+    reconstructed = autoencoder.predict(x_test, batch_size=1024, verbose=0)
+    test_mse = float(np.mean((reconstructed - x_test) ** 2))
+    print(f"code size {size}: test MSE {test_mse:.5f} (target <= {TARGETS.get(str(size), float('nan'))}; "
+          f"trial {best.number}, search val MSE {best.value:.5f})", flush=True)
+    return {"params": params, "settings": settings, "test_mse": test_mse, "trial": best.number,
+            "search_val_mse": best.value, "val_mse": float(min(history["val_loss"])),
+            "epochs_run": len(history["val_loss"]), "history": {k: history[k] for k in ("loss", "val_loss")},
+            "train_seconds": history["train_seconds"], "model_from_cache": cached,
+            "reconstructions": reconstructed[:10]}
+
+
+def body(run) -> None:
+    args = run.args
+    budget_name = "quick" if args.quick else args.budget
+    budget = search.BUDGETS[budget_name]
+    if args.trials_per_size:
+        budget = dataclasses.replace(budget, trials_per_size=args.trials_per_size)
+    x_train, x_val = split(as_28(run.x_train))
+    spec = search.SearchSpec(plan=budget, seed=args.seed, sampler=args.sampler, n_train=len(x_train))
+    x_test = as_28(run.x_test)
+    cache_dir = args.cache_dir / "optuna"
+    outcome = search.run_search(args.storage, cache_dir, spec, search.SearchData.for_budget(x_train, x_val, budget),
+                                workers=args.workers)
+    studies = outcome["studies"]
+
+    counts = {str(size): search.trial_counts(study) for size, study in studies.items()}
+    values = {size: sorted(t.value for t in study.trials if t.value is not None and t.state.name == "COMPLETE")
+              for size, study in studies.items()}
+    best = {size: (v[0] if v else None) for size, v in values.items()}
+    best5 = {size: (float(np.mean(v[:5])) if len(v) >= 5 else None) for size, v in values.items()}
+    missing = [size for size in args.finalists if not values.get(size)]
+    if missing:
+        raise ValueError(f"no finished trial for code size(s) {missing}; rerun to add trials "
+                         f"(failed: {[counts[str(s)]['failed'] for s in missing]})")
+    finals = {str(size): finalist(run, studies[size], size, x_train, x_val, x_test, budget) for size in args.finalists}
+
+    figures = run.figures
+    plotting.per_code_size({"best trial": best}, figures / "code_size_best_val.png", "validation MSE (search subset)")
+    plotting.per_code_size({"mean of the best five": best5}, figures / "code_size_mean_best5.png",
+                           "validation MSE (search subset)")
+    plotting.search_history({size: [(t.number, t.value) for t in study.trials
+                                    if t.value is not None and t.state.name == "COMPLETE"]
+                             for size, study in studies.items()}, figures / "code_size_history.png")
+    plotting.curves({f"AE{s} {part}": f["history"][key] for s, f in finals.items()
+                     for part, key in (("train", "loss"), ("validation", "val_loss"))},
+                    figures / "code_size_finalist_curves.png", ylabel="MSE")
+    view = lambda x: np.asarray(x)[..., 0]  # noqa: E731
+    plotting.image_rows({"input": view(x_test[:10]), **{f"AE{s}": view(f.pop("reconstructions")) for s, f in finals.items()}},
+                        figures / "code_size_reconstructions.png")
+    metrics = {
+        "test_mse": {s: f["test_mse"] for s, f in finals.items()},
+        "best_val_mse": {str(s): v for s, v in best.items()},
+        "mean_best5_val_mse": {str(s): v for s, v in best5.items()},
+        "n_trials": counts,
+        "n_trials_total": {k: sum(c[k] for c in counts.values()) for k in ("complete", "pruned", "failed")},
+        "budget": {"name": budget_name, **dataclasses.asdict(budget), "sampler": args.sampler, "workers": args.workers,
+                   "storage": "rdb" if args.storage else "journal file", "search_wall_time_s": outcome["wall_time_s"],
+                   "trials_added_this_run": outcome["added"]},
+        "finalists": finals,
+        "references": REFERENCES,
+        "targets": TARGETS,
+        "split": {"train": len(x_train), "validation": len(x_val), "test": len(x_test), "seed": SPLIT_SEED},
+    }
+    run.save_results("code_size", metrics)
+    print(f"code size: test MSE " + ", ".join(f"AE{s} {f['test_mse']:.5f}" for s, f in finals.items())
+          + f"; {metrics['n_trials_total']} trials ({run.wall_time():.1f} s)")
+
+
+def main(argv=None) -> int:
+    parser = exercise_parser(__doc__, Defaults())
+    parser.add_argument("--budget", choices=["default", "reference"], default="default",
+                        help="search size: default ~6 min on 2 cores; reference = 10 full trials per code size")
+    parser.add_argument("--sampler", choices=["tpe", "random"], default="tpe",
+                        help="Optuna sampler (random = the reference's method)")
+    parser.add_argument("--trials-per-size", type=positive_int, help="override the budget's trials per code size")
+    parser.add_argument("--workers", type=positive_int, default=1,
+                        help="trial processes here, each with TensorFlow on its share of the cores")
+    parser.add_argument("--storage", help="Optuna RDB URL shared by workers on several machines, e.g. "
+                                          "postgresql+psycopg://user@host/db (default: a journal file in the cache)")
+    parser.add_argument("--finalists", type=positive_int, nargs="+", default=[8, 32],
+                        help="code sizes retrained on the whole training split and tested")
+    return run_script(parser, argv, body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
