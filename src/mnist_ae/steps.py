@@ -82,6 +82,13 @@ STEPS: tuple[Step, ...] = (
          ("ex6_latent_means.png", "ex6_latent_grid.png", "ex6_grid_over_means.png", "ex6_grids_ae_vs_vae.png",
           "ex6_reconstructions.png", "ex6_high_latent_pca.png"),
          needs=("exercise_1",), headline=lambda r: f"2-D VAE test MSE {r['latent_2']['test_mse']:.4f}"),
+    Step("code_size", "autoencoders of code size 1-32: Optuna search, AE8 and AE32 tested (trains)",
+         ("code_size_reconstructions.png",
+          *_both("code_size_best_val", "code_size_mean_best5", "code_size_history", "code_size_finalist_curves")),
+         headline=lambda r: f"test MSE AE8 {r['test_mse']['8']:.4f}, AE32 {r['test_mse']['32']:.4f}"),
+    Step("latent_exploration", "AE8 and AE32 codes: PCA and t-SNE in 2-D and 3-D, PCA generation",
+         ("latent_pca_tsne_2d.png", "latent_3d.png", "latent_pca_generation.png"), needs=("code_size",),
+         headline=lambda r: f"t-SNE 2-D 1-NN AE8 {_pct(r['8']['separation']['tsne_2d']['knn1_accuracy'])}"),
     Step("benchmark", "training throughput and FLOPs", in_report=False, alone=True,
          headline=lambda r: f"AE {r['ae_images_per_s']:.0f} img/s ({r['ae_images_per_s'] / r['baseline_images_per_s']:.2f}"
                             f"x plain fit)"),
