@@ -30,8 +30,8 @@ TARGETS = {"8": 0.0095, "32": 0.0035}
 
 
 @dataclasses.dataclass(frozen=True)
-class Defaults:  # what exercise_parser reads; the search has its own epochs per trial
-    epochs: int = 16
+class Defaults:  # what exercise_parser reads: --epochs caps the finalists' epochs (trials: the budget's)
+    epochs: int = search.BUDGETS["default"].final_epochs
     batch_size: int = search.BATCH_SIZE
     learning_rate: float = 2e-3
     seed: int = 0
@@ -81,6 +81,8 @@ def body(run) -> None:
     budget = search.BUDGETS[budget_name]
     if args.trials_per_size:
         budget = dataclasses.replace(budget, trials_per_size=args.trials_per_size)
+    if budget_name != "reference" or args.epochs != args.full_epochs:  # reference: the trial's own maximum
+        budget = dataclasses.replace(budget, final_epochs=args.epochs)
     x_train, x_val = split(as_28(run.x_train))
     spec = search.SearchSpec(plan=budget, seed=args.seed, sampler=args.sampler, n_train=len(x_train))
     x_test = as_28(run.x_test)
