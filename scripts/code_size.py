@@ -55,13 +55,13 @@ def finalist(run, study, size: int, x_train, x_val, x_test, budget: search.Budge
     params.setdefault("weight_decay", 0.0)
     epochs = min(params["max_epochs"], budget.final_epochs or params["max_epochs"])
     settings = {"params": params, "code_size": size, "epochs": epochs, "n_train": len(x_train),
-                "seed": run.args.seed, "split_seed": SPLIT_SEED}
+                "seed": run.args.seed, "split_seed": SPLIT_SEED, "schedule": "cosine to 2 %"}
     keras.utils.set_random_seed(run.args.seed)
     encoder, decoder, autoencoder = code_models.build(params, size)
 
     def train(checkpoint_dir):
         return search.compile_and_fit(autoencoder, params, x_train, x_val, epochs, checkpoint_dir=checkpoint_dir,
-                                      verbose=2)
+                                      verbose=2, decay=True)
 
     history, cached = run.cache.load_or_train(autoencoder, code_models.cache_name(size), settings, train)
     reconstructed = autoencoder.predict(x_test, batch_size=1024, verbose=0)

@@ -215,16 +215,22 @@ class SearchData:
 
 
 def compile_and_fit(autoencoder, params: dict, x_train, x_val, epochs: int, callbacks=(), checkpoint_dir=None,
-                    verbose: int = 0) -> dict:
+                    verbose: int = 0, decay: bool = False) -> dict:
     """Train `autoencoder` (built from `params`) on MSE with the params' optimizer; its history.
 
     Early stopping on the validation MSE with the params' patience restores the best epoch.
+    `decay` anneals the rate to 2 % over the run (cosine): the finalists' last epochs then
+    refine instead of oscillating (trials keep the constant rate the search compares).
     """
     import keras
 
     from mnist_ae import code_models, training
 
-    autoencoder.compile(code_models.optimizer(params), "mse", steps_per_execution=training.STEPS_PER_EXECUTION)
+    schedule = None
+    if decay:
+        steps = epochs * -(-len(x_train) // params["batch_size"])
+        schedule = keras.optimizers.schedules.CosineDecay(params["learning_rate"], steps, alpha=0.02)
+    autoencoder.compile(code_models.optimizer(params, schedule), "mse", steps_per_execution=training.STEPS_PER_EXECUTION)
     stop = keras.callbacks.EarlyStopping("val_loss", patience=params["patience"], restore_best_weights=True)
     return training.fit(autoencoder, x_train, x_train, epochs=epochs, batch_size=params["batch_size"],
                         validation_data=(x_val, x_val), checkpoint_dir=checkpoint_dir,
