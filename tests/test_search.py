@@ -70,6 +70,8 @@ def test_two_workers_on_one_journal_run_the_requested_trials_once(tmp_path, caps
         trials = trials_of(storage, spec, size)
         assert sorted(t.number for t in trials) == [0, 1, 2]  # 3 per size, no duplicate numbers
         assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+        params = [tuple(sorted(t.params.items())) for t in trials]
+        assert len(set(params)) == len(params)  # the workers do not propose the same model twice
     assert "on 2 worker(s)" in capsys.readouterr().out
     # A rerun finds nothing missing; more trials per size adds only the difference.
     assert search.run_search(None, tmp_path, spec, tiny_data())["added"] == 0

@@ -53,7 +53,7 @@ class Budget:
 
 BUDGETS = {
     # <= 6 minutes on 2 cores for the whole study: short trials on a subset in the narrowed space.
-    "default": Budget("default", 5, 5000, 2000, 5, "narrow", 16),
+    "default": Budget("default", 5, 2000, 1000, 3, "narrow", 6),
     # The reference's scale: 10 full trials per code size over its whole space (hours on a CPU).
     "reference": Budget("reference", 10, None, None, None, "reference", None),
     "quick": Budget("quick", 2, 512, 256, 1, "narrow", 1),
@@ -71,7 +71,7 @@ SPACES = {
     },
     "narrow": {
         "conv_layers": [2, 3], "channels": [16, 32], "kernel": [3], "stride": [2], "padding": [1],
-        "dense_layers": [2], "hidden": (256, 1024), "activation": ["elu", "leaky_relu"], "optimizer": ["adam"],
+        "dense_layers": [2], "hidden": (128, 512), "activation": ["elu", "leaky_relu"], "optimizer": ["adam"],
         "learning_rate": (1e-3, 5e-3), "regularization": ["batchnorm", "weight_decay"],
         "weight_decay": (1e-6, 1e-4), "max_epochs": [16], "patience": [4],
     },
@@ -144,14 +144,19 @@ def exclusive_run(cache_dir: Path):
         yield
 
 
-def load_studies(storage, spec: SearchSpec) -> dict:
-    """{size: study}, created where absent (a rerun loads them)."""
+def load_studies(storage, spec: SearchSpec, worker: int = 0) -> dict:
+    """{size: study}, created where absent (a rerun loads them).
+
+    Each worker seeds its sampler apart (`worker`): with one seed, workers would propose the
+    same params in step and train every model twice.
+    """
     import optuna
 
     studies = {}
     for size in spec.sizes:
-        sampler = (optuna.samplers.RandomSampler(seed=spec.seed + size) if spec.sampler == "random"
-                   else optuna.samplers.TPESampler(seed=spec.seed + size, n_startup_trials=3))
+        seed = spec.seed * 1000 + size + 100 * worker
+        sampler = (optuna.samplers.RandomSampler(seed=seed) if spec.sampler == "random"
+                   else optuna.samplers.TPESampler(seed=seed, n_startup_trials=3))
         studies[size] = optuna.create_study(
             study_name=spec.study_name(size), storage=storage, direction="minimize", load_if_exists=True,
             sampler=sampler, pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1))
@@ -278,9 +283,9 @@ def say_trial(size: int):
     return callback
 
 
-def run_trials(storage, spec: SearchSpec, sizes: list[int], data: SearchData) -> None:
-    """Run one trial per entry of `sizes` in this process."""
-    studies = load_studies(storage, dataclasses.replace(spec, sizes=tuple(sorted(set(sizes)))))
+def run_trials(storage, spec: SearchSpec, sizes: list[int], data: SearchData, worker: int = 0) -> None:
+    """Run one trial per entry of `sizes` in this process (worker number `worker`)."""
+    studies = load_studies(storage, dataclasses.replace(spec, sizes=tuple(sorted(set(sizes)))), worker)
     for size in sizes:
         studies[size].optimize(lambda t, s=size: objective(t, s, spec, data), n_trials=1, catch=(Exception,),
                                callbacks=[say_trial(size)], gc_after_trial=True)
@@ -288,12 +293,13 @@ def run_trials(storage, spec: SearchSpec, sizes: list[int], data: SearchData) ->
 
 # --- workers ---------------------------------------------------------------------------------
 
-def _worker(storage_url, cache_dir, spec, sizes, x_train, x_val, threads) -> None:
+def _worker(storage_url, cache_dir, spec, sizes, x_train, x_val, threads, index) -> None:
     """A worker process: TensorFlow on `threads` cores, its share of the trials."""
-    from mnist_ae import runner
+    from mnist_ae import runner, worker
 
+    worker.end_with_parent()  # a killed run leaves no worker training on
     runner.start_tensorflow(threads)
-    run_trials(open_storage(storage_url, Path(cache_dir)), spec, sizes, SearchData(x_train, x_val))
+    run_trials(open_storage(storage_url, Path(cache_dir)), spec, sizes, SearchData(x_train, x_val), index)
 
 
 def run_search(storage_url: str | None, cache_dir: Path, spec: SearchSpec, data: SearchData, workers: int = 1) -> dict:
@@ -320,8 +326,8 @@ def run_search(storage_url: str | None, cache_dir: Path, spec: SearchSpec, data:
             threads = max(1, (os.cpu_count() or 1) // len(shares))
             context = multiprocessing.get_context("spawn")  # a fresh TensorFlow per worker
             procs = [context.Process(target=_worker, args=(storage_url, str(cache_dir), spec, share,
-                                                           data.x_train, data.x_val, threads))
-                     for share in shares]
+                                                           data.x_train, data.x_val, threads, index))
+                     for index, share in enumerate(shares)]
             for p in procs:
                 p.start()
             try:
