@@ -60,7 +60,7 @@ BUDGETS = {
 }
 
 # The reference report's space (its first stage); `narrow` is where our measurements put the
-# good trials (stride-2 3x3 convs, ELU/LeakyReLU, Adam at 1e-3..5e-3).
+# good models (the reference narrowed its ranges in three stages the same way).
 SPACES = {
     "reference": {
         "conv_layers": [2, 3, 4], "channels": [8, 16, 32, 64, 128], "kernel": [3, 5], "stride": [1, 2],
@@ -69,10 +69,13 @@ SPACES = {
         "regularization": ["weight_decay", "batchnorm"], "weight_decay": (1e-6, 1e-3),
         "max_epochs": [16, 32, 50], "patience": [4, 5, 7],
     },
+    # Measured (this project, 2 cores): 2 stride-2 3x3 convs of 32/64 channels, 512 hidden units,
+    # ELU, batch norm, Adam 2e-3 annealed over 8 epochs on 50 000 images: AE32 test MSE 0.0038 in
+    # ~20 s/epoch; 3 convs or 16 channels did worse in the 2000-image trials of the search.
     "narrow": {
-        "conv_layers": [2, 3], "channels": [16, 32], "kernel": [3], "stride": [2], "padding": [1],
-        "dense_layers": [2], "hidden": (128, 512), "activation": ["elu", "leaky_relu"], "optimizer": ["adam"],
-        "learning_rate": (1e-3, 5e-3), "regularization": ["batchnorm", "weight_decay"],
+        "conv_layers": [2], "channels": [32], "kernel": [3], "stride": [2], "padding": [1],
+        "dense_layers": [2], "hidden": (256, 512), "activation": ["elu", "leaky_relu"], "optimizer": ["adam"],
+        "learning_rate": (1e-3, 4e-3), "regularization": ["batchnorm", "weight_decay"],
         "weight_decay": (1e-6, 1e-4), "max_epochs": [16], "patience": [4],
     },
 }
