@@ -108,7 +108,6 @@ def test_quick_metrics_have_the_documented_keys_and_ranges(quick_run):
         assert ex6[latent]["test_loss"] == pytest.approx(ex6[latent]["test_reconstruction"] + ex6[latent]["test_kl"])
     assert ex6["latent_2"]["likelihood"] == "gaussian" and ex6["high_latent"]["likelihood"] == "bernoulli"
     assert ex6["high_latent"]["latent_dim"] == 16
-    assert ex6["high_latent"]["model_from_cache"] is True  # the likelihood step's model, not trained twice
     assert ex6["grid"] == {"size": 15, "prior_mass_per_axis": 0.9, "half_width": pytest.approx(1.6448536)}
     nats = json.loads((dirs["results"] / "vae_likelihood.json").read_text())
     for latent in ("latent_2", "latent_16"):
@@ -117,6 +116,21 @@ def test_quick_metrics_have_the_documented_keys_and_ranges(quick_run):
         # The importance-sampled bound is tighter than the ELBO (up to noise), so NLL <= -ELBO.
         assert n["test_nll_nats"] < -n["test_elbo_nats"] + 3 * n["test_nll_stderr"]
         assert 0 < n["test_nll_nats"] < 784 * np.log(2)
+    # One 16-D VAE for both steps, trained by whichever got to it first (side by side), never twice.
+    assert [ex6["high_latent"]["model_from_cache"], nats["latent_16"]["model_from_cache"]].count(False) == 1
+    sizes = json.loads((dirs["results"] / "code_size.json").read_text())
+    assert set(sizes["test_mse"]) == {"8", "32"} and all(0 < v < 0.3 for v in sizes["test_mse"].values())
+    assert set(sizes["best_val_mse"]) == {"1", "2", "4", "8", "16", "32"}
+    assert sizes["budget"]["name"] == "quick" and sizes["budget"]["trials_per_size"] == 2
+    assert all(sum(c.values()) == 2 and c["failed"] == 0 for c in sizes["n_trials"].values())
+    assert all(v is None for v in sizes["mean_best5_val_mse"].values())  # two trials per size: no best five
+    assert sizes["split"] == {"train": 1707, "validation": 341, "test": 512, "seed": 0}
+    latent = json.loads((dirs["results"] / "latent_exploration.json").read_text())
+    for size in ("8", "32"):
+        sep = latent[size]["separation"]
+        assert set(sep) == {"raw", "pca_2d", "pca_3d", "tsne_2d", "tsne_3d"}
+        assert all(0 <= m["knn1_accuracy"] <= 1 and -1 <= m["silhouette"] <= 1 for m in sep.values())
+        assert len(latent[size]["pca_explained_variance_3d"]) == 3
 
 
 def test_second_run_reuses_the_cached_model(quick_run):

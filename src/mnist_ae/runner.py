@@ -176,6 +176,7 @@ def load_script(path: Path):
     """Import `scripts/<name>.py` as a module (scripts are not part of the package)."""
     spec = importlib.util.spec_from_file_location(f"mnist_ae_step_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses (and pickling) look a class's module up there
     spec.loader.exec_module(module)
     return module
 
