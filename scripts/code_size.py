@@ -17,6 +17,7 @@ import dataclasses
 
 import keras
 import numpy as np
+from optuna.trial import TrialState
 
 from mnist_ae import code_models, plotting, preprocessing, search
 from mnist_ae.cli import exercise_parser, positive_int, run_script
@@ -92,8 +93,8 @@ def body(run) -> None:
     studies = outcome["studies"]
 
     counts = {str(size): search.trial_counts(study) for size, study in studies.items()}
-    values = {size: sorted(t.value for t in study.trials if t.value is not None and t.state.name == "COMPLETE")
-              for size, study in studies.items()}
+    finished = {size: study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) for size, study in studies.items()}
+    values = {size: sorted(t.value for t in trials) for size, trials in finished.items()}
     best = {size: (v[0] if v else None) for size, v in values.items()}
     best5 = {size: (float(np.mean(v[:5])) if len(v) >= 5 else None) for size, v in values.items()}
     missing = [size for size in args.finalists if not values.get(size)]
@@ -106,9 +107,8 @@ def body(run) -> None:
     plotting.per_code_size({"best trial": best}, figures / "code_size_best_val.png", "validation MSE (search subset)")
     plotting.per_code_size({"mean of the best five": best5}, figures / "code_size_mean_best5.png",
                            "validation MSE (search subset)")
-    plotting.search_history({size: [(t.number, t.value) for t in study.trials
-                                    if t.value is not None and t.state.name == "COMPLETE"]
-                             for size, study in studies.items()}, figures / "code_size_history.png")
+    plotting.search_history({size: [(t.number, t.value) for t in trials] for size, trials in finished.items()},
+                            figures / "code_size_history.png")
     plotting.curves({f"AE{s} {part}": f["history"][key] for s, f in finals.items()
                      for part, key in (("train", "loss"), ("validation", "val_loss"))},
                     figures / "code_size_finalist_curves.png", ylabel="MSE")

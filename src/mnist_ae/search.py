@@ -345,7 +345,7 @@ def run_search(storage_url: str | None, cache_dir: Path, spec: SearchSpec, data:
                 print(f"search: {len(crashed)} worker(s) ended with exit codes {crashed}; their unfinished "
                       f"trials are failed now and rerun next time", file=sys.stderr, flush=True)
                 if is_local(storage):
-                    fail_abandoned_trials(load_studies(storage, spec))
-        studies = load_studies(open_storage(storage_url, cache_dir), spec)
+                    fail_abandoned_trials(studies)
+    # The study objects read the storage anew on every query, so they already see the workers' trials.
     return {"studies": studies, "added": total, "abandoned": abandoned,
             "wall_time_s": round(time.perf_counter() - started, 2)}
