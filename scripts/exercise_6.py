@@ -1,25 +1,25 @@
 """Exercise 6: variational autoencoders with a 2-D and a high-dimensional (default 16-D) latent space.
 
 The encoder gives a mean and a log standard deviation per image; a named sampling function in a
-Keras Lambda layer draws `mean + n * exp(log_sigma)`; the loss is the per-image sum of squared
-errors plus the KL divergence to N(0, I), averaged over the batch. Figures: the encoder means of
-all 70 000 images (2-D), a 15 x 15 grid decoded in one batch over the prior's central box, drawn
-on the scatter's axes and beside the autoencoder's grid (exercise 5), reconstructions, and a PCA
-view of the high-dimensional means. That VAE is the likelihood study's Bernoulli VAE of the same
-size (one model, trained once, cached by whichever step runs first); the autoencoder is exercise
-1's with its default settings, from the cache (trained if absent).
+Keras Lambda layer draws `mean + n * exp(log_sigma)`; the loss is the per-image reconstruction
+term plus the KL divergence to N(0, I), averaged over the batch. The decoder is Bernoulli (the
+reconstruction term is the binary cross-entropy of dynamically binarized images, in nats), so
+the two VAEs are the likelihood study's, of the same sizes: one model per size, trained once and
+cached by whichever step runs first (with the default flags). Figures: the encoder means of all
+70 000 images (2-D), a 15 x 15 grid of decoded pixel means over the prior's central box, drawn on
+the scatter's axes and beside the autoencoder's grid (exercise 5), reconstructions, and a PCA
+view of the high-dimensional means. The autoencoder is exercise 1's with its default settings,
+from the cache (trained if absent).
 """
 
 from __future__ import annotations
-
-import dataclasses
 
 import numpy as np
 from scipy.stats import norm
 
 from mnist_ae import evaluation, likelihood, plotting, preprocessing
 from mnist_ae.cli import exercise_parser, grid_size, positive_int, run_script
-from mnist_ae.training import VAEConfig, decode, encode, train_autoencoder, train_vae
+from mnist_ae.training import decode, encode, likelihood_vae, train_autoencoder, train_vae
 
 # The grid spans the central 90 % of the prior along each axis.
 PRIOR_MASS = 0.90
@@ -54,11 +54,12 @@ def ae_grid(ae, codes, n):
 
 def body(run) -> None:
     args, n = run.args, run.args.grid_size
-    base = dataclasses.replace(run.config(VAEConfig), latent_dim=2)
-    vae2, history2, cached2 = train_vae(run.x_train, run.x_test, base, run.cache)
-    # Not trained twice: the high-dimensional VAE is the likelihood study's (cached by that step).
+    # Not trained twice: both VAEs are the likelihood study's (cached by whichever step runs first).
+    base = run.likelihood_vae_config(2, epochs=args.epochs, batch_size=args.batch_size,
+                                     learning_rate=args.learning_rate)
     high = run.likelihood_vae_config(args.high_latent)
     x_test_bin = likelihood.binarized_test_set(run.x_test)
+    vae2, history2, cached2 = train_vae(run.x_train, x_test_bin, base, run.cache)
     vae_high, history_high, cached_high = train_vae(run.x_train, x_test_bin, high, run.cache)
 
     images, labels = run.all_images()
@@ -97,7 +98,7 @@ def body(run) -> None:
                             title=f"{high.latent_dim}-D VAE means, first two principal components",
                             xlabel=f"PC 1 ({explained[0]:.0%} of variance)", ylabel=f"PC 2 ({explained[1]:.0%})")
     metrics = {
-        "latent_2": summarize_vae(vae2, history2, cached2, run, run.x_test),
+        "latent_2": {**summarize_vae(vae2, history2, cached2, run, x_test_bin), "epochs": base.epochs},
         "high_latent": {**summarize_vae(vae_high, history_high, cached_high, run, x_test_bin),
                         "latent_dim": high.latent_dim, "epochs": high.epochs, "pca_explained_variance": explained},
         "grid": {"size": n, "prior_mass_per_axis": PRIOR_MASS, "half_width": half},
@@ -111,7 +112,7 @@ def body(run) -> None:
 
 
 def main(argv=None) -> int:
-    parser = exercise_parser(__doc__, VAEConfig())
+    parser = exercise_parser(__doc__, likelihood_vae(2))
     parser.add_argument("--grid-size", type=grid_size, default=15, help="grid points per axis")
     parser.add_argument("--high-latent", type=positive_int, default=16,
                         help="latent size of the second VAE: the likelihood study's Bernoulli VAE of that size")

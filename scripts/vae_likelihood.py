@@ -13,14 +13,13 @@ default results (`report/results/long_budget/`, `figures/long_budget/`); the rep
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import numpy as np
 
 from mnist_ae import likelihood, paths, plotting
 from mnist_ae.cli import exercise_parser, positive_int, run_script
-from mnist_ae.training import LIKELIHOOD_VAE, VAEConfig, train_vae
+from mnist_ae.training import likelihood_vae, train_vae
 
 # Published anchors (negative log-likelihood or ELBO, nats), for the report's comparison table.
 REFERENCES = {
@@ -30,9 +29,12 @@ REFERENCES = {
 }
 FULL_IWAE, QUICK_IWAE = (1000, 500), (50, 100)  # (k, test images)
 # --budget long: the defaults it changes (explicit flags still win).
-LONG_BUDGET = {"full_epochs": 40, "nll_images": 1000, "figures_dir": paths.FIGURES / "long_budget",
+LONG_EPOCHS = 4  # times each recipe's epochs
+LONG_BUDGET = {"nll_images": 1000, "figures_dir": paths.FIGURES / "long_budget",
                "results_dir": paths.RESULTS / "long_budget"}
-DEFAULTS = LIKELIHOOD_VAE  # exercise 6 reuses the model these defaults train (Run.likelihood_vae_config)
+# Training flags left unset take each latent size's recipe (`training.likelihood_vae`): the
+# models exercise 6 reuses.
+RECIPE_FLAGS = ("epochs", "batch_size", "learning_rate", "filters", "hidden")
 
 
 def evaluate(model, x_test_bin, args) -> dict:
@@ -63,8 +65,10 @@ def body(run) -> None:
     x_test_bin = likelihood.binarized_test_set(run.x_test)
     metrics, histories = {}, {}
     for latent in args.latents:
-        config = dataclasses.replace(run.config(VAEConfig), latent_dim=latent, likelihood="bernoulli",
-                                     filters=args.filters, hidden=args.hidden)
+        flags = {flag: getattr(args, flag) for flag in RECIPE_FLAGS}
+        if args.budget == "long" and flags["epochs"] is None:
+            flags["epochs"] = LONG_EPOCHS * likelihood_vae(latent).epochs
+        config = run.likelihood_vae_config(latent, **flags)
         model, history, cached = train_vae(run.x_train, x_test_bin, config, run.cache)
         result = evaluate(model, x_test_bin, args)
         metrics[f"latent_{latent}"] = {**result, "epochs": config.epochs, "filters": config.filters,
@@ -83,9 +87,11 @@ def body(run) -> None:
 
 
 def main(argv=None) -> int:
-    parser = exercise_parser(__doc__, DEFAULTS)
+    recipes = "; ".join(f"{d}-D latent: {c.epochs} epochs, batch {c.batch_size}, rate {c.learning_rate:g}, "
+                        f"{c.filters} filters / {c.hidden} units" for d, c in ((d, likelihood_vae(d)) for d in (2, 16)))
+    parser = exercise_parser(__doc__, likelihood_vae(2), recipes=recipes)
     parser.add_argument("--budget", choices=["default", "long"], default="default",
-                        help=f"training budget; long = {LONG_BUDGET['full_epochs']} epochs, "
+                        help=f"training budget; long = {LONG_EPOCHS}x each recipe's epochs, "
                              f"{LONG_BUDGET['nll_images']} NLL images, outputs in .../long_budget/")
     parser.add_argument("--latents", type=positive_int, nargs="+", default=[2, 16], help="latent sizes")
     parser.add_argument("--importance-samples", type=positive_int,
@@ -93,8 +99,8 @@ def main(argv=None) -> int:
     parser.add_argument("--nll-images", type=positive_int,
                         help=f"seeded test subset for the importance-sampled NLL (default {FULL_IWAE[1]}; "
                              f"{QUICK_IWAE[1]} with --quick)")
-    parser.add_argument("--filters", type=positive_int, default=DEFAULTS.filters, help="first conv width")
-    parser.add_argument("--hidden", type=positive_int, default=DEFAULTS.hidden, help="dense layer width")
+    parser.add_argument("--filters", type=positive_int, help="first conv width (default: the recipe's)")
+    parser.add_argument("--hidden", type=positive_int, help="dense layer width (default: the recipe's)")
     budget, _ = parser.parse_known_args(argv)
     if budget.budget == "long":
         if budget.quick:

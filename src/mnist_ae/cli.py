@@ -58,14 +58,22 @@ def ensure_writable_dir(path: Path) -> Path:
     return path
 
 
-def exercise_parser(description: str, config) -> argparse.ArgumentParser:
-    """Parser with the flags every script has; training defaults come from `config`."""
+def exercise_parser(description: str, config, recipes: str | None = None) -> argparse.ArgumentParser:
+    """Parser with the flags every script has; training defaults come from `config`.
+
+    A script that trains several recipes also passes `recipes` (what they are): its training
+    flags then default to None, i.e. each recipe's own value, and their help says so (the seed
+    still defaults to `config.seed`).
+    """
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.set_defaults(full_epochs=config.epochs)
+    own = f" (default: each recipe's: {recipes})" if recipes else ""
+    p.set_defaults(full_epochs=None if recipes else config.epochs)
     p.add_argument("--epochs", type=positive_int, default=None,
-                   help=f"training epochs (default {config.epochs}; 1 with --quick)")
-    p.add_argument("--batch-size", type=positive_int, default=config.batch_size, help="minibatch size")
-    p.add_argument("--learning-rate", type=positive_float, default=config.learning_rate, help="initial Adam rate")
+                   help=f"training epochs{own or f' (default {config.epochs}'}; 1 with --quick{'' if own else ')'}")
+    p.add_argument("--batch-size", type=positive_int, default=None if recipes else config.batch_size,
+                   help=f"minibatch size{own}")
+    p.add_argument("--learning-rate", type=positive_float, default=None if recipes else config.learning_rate,
+                   help=f"initial Adam rate{own}")
     p.add_argument("--seed", type=int, default=config.seed, help="seed for Keras, NumPy and Python")
     p.add_argument("--quick", action="store_true",
                    help=f"smoke run: {QUICK_TRAIN} train / {QUICK_TEST} test images, 1 epoch, "
@@ -108,12 +116,15 @@ class Run:
 
         return AEConfig(seed=self.args.seed, **({"epochs": 1} if self.args.quick else {}))
 
-    def likelihood_vae_config(self, latent_dim: int):
-        """The likelihood study's default Bernoulli VAE of `latent_dim` at this run's seed, for reuse."""
-        from mnist_ae.training import LIKELIHOOD_VAE
+    def likelihood_vae_config(self, latent_dim: int, **overrides):
+        """The shared Bernoulli VAE of `latent_dim` (`training.likelihood_vae`) at this run's seed,
+        1 epoch in quick mode; `overrides` (e.g. flags) that are not None replace its values."""
+        from mnist_ae.training import likelihood_vae
 
-        return dataclasses.replace(LIKELIHOOD_VAE, seed=self.args.seed, latent_dim=latent_dim,
-                          **({"epochs": 1} if self.args.quick else {}))
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        if self.args.quick:
+            changes.setdefault("epochs", 1)
+        return dataclasses.replace(likelihood_vae(latent_dim, seed=self.args.seed), **changes)
 
     def wall_time(self) -> float:
         return time.perf_counter() - self.started
@@ -151,7 +162,7 @@ def prepare(args) -> Run:
     (x_train, y_train), (x_test, y_test) = data.load_mnist(args.data)
     if args.quick:
         x_train, y_train, x_test, y_test = x_train[:QUICK_TRAIN], y_train[:QUICK_TRAIN], x_test[:QUICK_TEST], y_test[:QUICK_TEST]
-    if args.batch_size > len(x_train):
+    if args.batch_size is not None and args.batch_size > len(x_train):
         raise ValueError(f"--batch-size {args.batch_size} is larger than the {len(x_train)} training images")
     return Run(args, figures, results, ModelCache(args.cache_dir, retrain=args.retrain),
                preprocessing.to_model_input(x_train), y_train.astype(np.int64),

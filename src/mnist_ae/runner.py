@@ -6,10 +6,12 @@ says so), stops at the first failure or Ctrl-C with one line and the summary so 
 with a summary table that is also written to `<results>/pipeline.json`. A rerun continues where
 it stopped: finished steps are reused and training resumes from its last checkpoint.
 
-With `--jobs 1` (the default, see `default_jobs`) the steps run one after the other in this
-process (TensorFlow starts once). With `--jobs J` up to J steps whose needs are done run side by side, each in a process of its own (`mnist_ae.worker`) holding TensorFlow to its share
-of the cores, and every line they print is prefixed with `[k/N step]`. A step marked `alone`
-(the benchmark, which times the machine) runs with nothing beside it and all the cores.
+With `--jobs J` (default 2 on a machine with 2 or more cores, see `default_jobs`) up to J steps
+whose needs are done run side by side, each in a process of its own (`mnist_ae.worker`) holding
+TensorFlow to its share of the cores, and every line they print is prefixed with `[k/N step]`.
+A step marked `alone` (one that uses every core itself, like the wide VAEs' training, or the
+benchmark, which times the machine) runs with nothing beside it and all the cores. With
+`--jobs 1` the steps run one after the other in this process (TensorFlow starts once).
 
 "Up to date" is decided by a stamp per step in `.cache/pipeline/<full|quick>/<step>.json`: a
 fingerprint of the package's code, the step's script (and extra sources), its flags, the MNIST
@@ -262,14 +264,14 @@ def select(names: list[str], start: str | None) -> list[steps.Step]:
 
 
 def default_jobs() -> int:
-    """One step at a time by default.
+    """Two steps side by side on a machine with at least 2 cores, else one at a time.
 
-    Measured on a 2-core AVX2 host (fresh clone, `--jobs 2`): exercises 1 and 4 side by side on one
-    core each took 949 s together against 716 + 512 s in turn (1.29x), but the likelihood study's
-    wide Bernoulli VAE ran 82-130 s per epoch on one core against ~43 s on two, so the whole job
-    would not finish sooner. `--jobs 2` stays for jobs of small models (or more cores).
+    Measured on a 2-core AVX2 host (fresh clone): exercises 1 and 4 side by side on one core each
+    took 949 s together against 716 + 512 s in turn (1.29x): their small convolutions do not use
+    two cores well. The wide VAEs do (82-130 s per epoch on one core against ~43 s on two), so
+    steps that use every core themselves are marked `alone` and run with nothing beside them.
     """
-    return 1
+    return min(2, os.cpu_count() or 1)
 
 
 def run(names: list[str], quick: bool = False, start: str | None = None, force: bool = False,

@@ -34,8 +34,8 @@ class Step:
     a change to them makes it out of date); `headline`: the one metric shown in the runner's
     summary, from the step's result JSON; `in_report`: the report reads its outputs;
     `sources`: files besides the package and the script whose change makes it out of date;
-    `alone`: when steps run side by side, it runs with no other step beside it (it times the
-    machine) and the steps after it wait for it.
+    `alone`: when steps run side by side, it runs with no other step beside it and all the cores
+    (it uses them well itself, or it times the machine) and the steps after it wait for it.
     """
 
     name: str
@@ -77,15 +77,16 @@ STEPS: tuple[Step, ...] = (
     Step("exercise_5", "15 x 15 grid decoded over the code box", ("ex5_latent_grid.png", "ex5_grid_over_scatter.png"),
          needs=("exercise_1",), headline=lambda r: f"{r['grid_size']}x{r['grid_size']} grid"),
     Step("vae_likelihood", "Bernoulli VAEs: test ELBO and NLL in nats (trains)", _both("ex6_likelihood_curves"),
+         alone=True,
          headline=lambda r: f"NLL {r['latent_16']['test_nll_nats']:.1f} nats (16-D)"),
-    Step("exercise_6", "variational autoencoders: 2-D (trains) and the study's 16-D",
+    Step("exercise_6", "variational autoencoders: the likelihood study's 2-D and 16-D Bernoulli VAEs",
          ("ex6_latent_means.png", "ex6_latent_grid.png", "ex6_grid_over_means.png", "ex6_grids_ae_vs_vae.png",
           "ex6_reconstructions.png", "ex6_high_latent_pca.png"),
          needs=("exercise_1",), headline=lambda r: f"2-D VAE test MSE {r['latent_2']['test_mse']:.4f}"),
     Step("code_size", "autoencoders of code size 1-32: Optuna search, AE8 and AE32 tested (trains)",
          ("code_size_reconstructions.png",
           *_both("code_size_best_val", "code_size_mean_best5", "code_size_history", "code_size_finalist_curves")),
-         headline=lambda r: f"test MSE AE8 {r['test_mse']['8']:.4f}, AE32 {r['test_mse']['32']:.4f}"),
+         alone=True, headline=lambda r: f"test MSE AE8 {r['test_mse']['8']:.4f}, AE32 {r['test_mse']['32']:.4f}"),
     Step("latent_exploration", "AE8 and AE32 codes: PCA and t-SNE in 2-D and 3-D, PCA generation",
          ("latent_pca_tsne_2d.png", "latent_3d.png", "latent_pca_generation.png"), needs=("code_size",),
          headline=lambda r: f"t-SNE 2-D 1-NN AE8 {_pct(r['8']['separation']['tsne_2d']['knn1_accuracy'])}"),
