@@ -22,8 +22,6 @@ from optuna.trial import TrialState
 from mnist_ae import code_models, plotting, preprocessing, search
 from mnist_ae.cli import exercise_parser, positive_int, run_script
 
-VALIDATION_FRACTION = 1 / 6  # 10 000 of MNIST's 60 000 training images
-SPLIT_SEED = 0  # the same split for every --seed: models are compared on one validation set
 # The reference report (PyTorch, random search) and Hinton & Salakhutdinov (Science 2006): test
 # MSE per pixel; targets for this study from its issue.
 REFERENCES = {"reference_ae8": 0.01055, "reference_ae32": 0.0044, "hinton_2006_30d": 0.0038}
@@ -39,14 +37,9 @@ class Defaults:  # what exercise_parser reads: --epochs caps the finalists' epoc
 
 
 def split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded train/validation split of the training images (28x28x1 in [0, 1])."""
-    order = np.random.default_rng(SPLIT_SEED).permutation(len(x))
-    n_val = int(round(len(x) * VALIDATION_FRACTION))
-    return x[order[n_val:]], x[order[:n_val]]
-
-
-def as_28(x32: np.ndarray) -> np.ndarray:
-    return preprocessing.to_mnist_view(x32)[..., None].astype(np.float32)
+    """The studies' seeded train/validation split of the training images."""
+    train, val = preprocessing.train_validation_split(len(x))
+    return x[train], x[val]
 
 
 def finalist(run, study, size: int, x_train, x_val, x_test, budget: search.Budget) -> dict:
@@ -56,7 +49,7 @@ def finalist(run, study, size: int, x_train, x_val, x_test, budget: search.Budge
     params.setdefault("weight_decay", 0.0)
     epochs = min(params["max_epochs"], budget.final_epochs or params["max_epochs"])
     settings = {"params": params, "code_size": size, "epochs": epochs, "n_train": len(x_train),
-                "seed": run.args.seed, "split_seed": SPLIT_SEED, "schedule": "cosine to 2 %"}
+                "seed": run.args.seed, "split_seed": preprocessing.SPLIT_SEED, "schedule": "cosine to 2 %"}
     keras.utils.set_random_seed(run.args.seed)
     encoder, decoder, autoencoder = code_models.build(params, size)
 
@@ -84,9 +77,9 @@ def body(run) -> None:
         budget = dataclasses.replace(budget, trials_per_size=args.trials_per_size)
     if budget_name != "reference" or args.epochs != args.full_epochs:  # reference: the trial's own maximum
         budget = dataclasses.replace(budget, final_epochs=args.epochs)
-    x_train, x_val = split(as_28(run.x_train))
+    x_train, x_val = split(preprocessing.to_unpadded_input(run.x_train))
     spec = search.SearchSpec(plan=budget, seed=args.seed, sampler=args.sampler, n_train=len(x_train))
-    x_test = as_28(run.x_test)
+    x_test = preprocessing.to_unpadded_input(run.x_test)
     cache_dir = args.cache_dir / "optuna"
     outcome = search.run_search(args.storage, cache_dir, spec, search.SearchData.for_budget(x_train, x_val, budget),
                                 workers=args.workers)
@@ -127,7 +120,7 @@ def body(run) -> None:
         "finalists": finals,
         "references": REFERENCES,
         "targets": TARGETS,
-        "split": {"train": len(x_train), "validation": len(x_val), "test": len(x_test), "seed": SPLIT_SEED},
+        "split": {"train": len(x_train), "validation": len(x_val), "test": len(x_test), "seed": preprocessing.SPLIT_SEED},
     }
     run.save_results("code_size", metrics)
     print(f"code size: test MSE " + ", ".join(f"AE{s} {f['test_mse']:.5f}" for s, f in finals.items())

@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from mnist_ae import code_models, embedding, evaluation, latent_plots, preprocessing
 from mnist_ae.cli import exercise_parser, grid_size, positive_float, positive_int, run_script
-from mnist_ae.results import read_results
+from mnist_ae.results import read_step_results
 from mnist_ae.training import AEConfig, decode, encode
 
 FULL_TSNE, QUICK_TSNE = 3000, 500  # test images t-SNE embeds (and every separation is measured on)
@@ -31,7 +31,7 @@ FIGURES = ("latent_pca_tsne_2d.png", "latent_3d.png", "latent_pca_generation.png
 def mnist_images(run) -> np.ndarray:
     """The test images as the code-size autoencoders take them: float32 (N, 28, 28, 1) in [0, 1]."""
     # run.x_test is the exercises' zero-padded 32x32 input; its central crop is the MNIST image.
-    return np.ascontiguousarray(preprocessing.to_mnist_view(run.x_test)[..., None], dtype=np.float32)
+    return preprocessing.to_unpadded_input(run.x_test)
 
 
 def pc_labels(ratios, short: bool = False) -> tuple[str, ...]:
@@ -107,10 +107,7 @@ def explore(run, study, size: int, images, subsample) -> tuple[dict, dict]:
 
 
 def body(run) -> None:
-    study_path = run.results / "code_size.json"
-    if not study_path.is_file():
-        raise ValueError(f"{study_path} is missing: run the code_size step first")
-    study = read_results(study_path)
+    study = read_step_results(run.results, "code_size")
     images = mnist_images(run)
     n_tsne = run.args.tsne_samples or (QUICK_TSNE if run.args.quick else FULL_TSNE)
     subsample = embedding.seeded_subsample(len(images), n_tsne, run.args.seed)  # the same images for every size

@@ -193,3 +193,20 @@ def search_history(trials: dict[int, list[tuple[int, float]]], path) -> list[Pat
     ax.set_yscale("log"), ax.set_xlabel("trial number (per code size)"), ax.set_ylabel("validation MSE")
     ax.grid(alpha=0.3, which="both"), ax.legend(fontsize=7, ncol=2, title="best so far")
     return save(fig, path, vector=True)
+
+
+def label_efficiency(labels: dict[str, int], series: dict[str, dict[str, float]], path) -> list[Path]:
+    """Test accuracy against the number of labels (log axis), one line per series.
+
+    `labels` maps each point's key (e.g. "100", "all") to its number of labels; `series` maps a
+    line's name to {key: accuracy in [0, 1]}.
+    """
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    keys = sorted(labels, key=labels.get)
+    for name, values in series.items():
+        ax.plot([labels[k] for k in keys], [100 * values[k] for k in keys], "o-", ms=4, label=name)
+    ax.set_xscale("log"), ax.set_xticks([labels[k] for k in keys], [f"{labels[k]:,}" for k in keys])
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_xlabel("labelled training images"), ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3, which="both"), ax.legend()
+    return save(fig, path, vector=True)

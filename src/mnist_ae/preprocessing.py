@@ -27,3 +27,27 @@ def to_mnist_view(batch: np.ndarray) -> np.ndarray:
     if batch.ndim == 4:
         batch = batch[..., 0]
     return batch[:, PAD:-PAD, PAD:-PAD]
+
+
+def to_unpadded_input(batch: np.ndarray) -> np.ndarray:
+    """(N, 32, 32, 1) model images -> float32 (N, 28, 28, 1): the MNIST images the studies' nets take."""
+    return np.ascontiguousarray(to_mnist_view(batch)[..., None], dtype=np.float32)
+
+
+# The studies' split of MNIST's 60 000 training images: 50 000 to train, 10 000 to validate
+# (choose models); the same for every --seed, so models are compared on one validation set.
+VALIDATION_FRACTION = 1 / 6
+SPLIT_SEED = 0
+
+
+def train_validation_split(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices `(train, validation)` of the studies' seeded split of `n` training images.
+
+    Example:
+        >>> train, val = train_validation_split(60000)
+        >>> len(train), len(val), len(np.intersect1d(train, val))
+        (50000, 10000, 0)
+    """
+    order = np.random.default_rng(SPLIT_SEED).permutation(n)
+    n_val = int(round(n * VALIDATION_FRACTION))
+    return order[n_val:], order[:n_val]

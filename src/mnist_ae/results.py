@@ -67,3 +67,12 @@ def write_results(path, metrics: dict, prov: dict) -> Path:
 def read_results(path) -> dict:
     """Read a result file written by `write_results`."""
     return json.loads(Path(path).read_text())
+
+
+def read_step_results(results_dir, step: str) -> dict:
+    """The results of `step` (`<results_dir>/<step>.json`) that another step builds on; a
+    ValueError naming the step to run when they are missing."""
+    path = Path(results_dir) / f"{step}.json"
+    if not path.is_file():
+        raise ValueError(f"{path} is missing: run the {step} step first")
+    return read_results(path)

@@ -90,6 +90,9 @@ STEPS: tuple[Step, ...] = (
     Step("latent_exploration", "AE8 and AE32 codes: PCA and t-SNE in 2-D and 3-D, PCA generation",
          ("latent_pca_tsne_2d.png", "latent_3d.png", "latent_pca_generation.png"), needs=("code_size",),
          headline=lambda r: f"t-SNE 2-D 1-NN AE8 {_pct(r['8']['separation']['tsne_2d']['knn1_accuracy'])}"),
+    Step("finetune", "AE32 encoder fine-tuned to classify; pretrained vs scratch with few labels (trains)",
+         _both("finetune_confusion", "finetune_label_efficiency"), needs=("code_size",),
+         headline=lambda r: f"test accuracy {_pct(r['test_accuracy'])} ({r['best_variant']})"),
     Step("benchmark", "training throughput and FLOPs", in_report=False, alone=True,
          headline=lambda r: f"AE {r['ae_images_per_s']:.0f} img/s ({r['ae_images_per_s'] / r['baseline_images_per_s']:.2f}"
                             f"x plain fit)"),

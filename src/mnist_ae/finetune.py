@@ -1,0 +1,110 @@
+"""Fine-tuning a pretrained encoder for classification: variants, frozen features, label subsets.
+
+A variant says how much of the encoder stays frozen (`cut`: the layer whose output the trainable
+part starts from) and what head goes on top. The frozen part is run once over the data
+(keras-io's "feature extraction": the same numbers as freezing it in the model, since frozen
+batch norm runs in inference mode either way, at a fraction of the time); the trainable part is
+the encoder's layers after `cut` (copies of the pretrained weights) followed by the head.
+
+Example::
+
+    encoder, _, _ = code_models.load_finalist(cache, study, 32)
+    frozen, trainable = split_at(encoder, variants(encoder)["frozen + linear"].cut, head=())
+    features = frozen.predict(x)            # (N, 32): the codes
+    trainable.fit(features, y, ...)         # a linear softmax classifier on them
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+from keras import layers
+
+IMAGE = "image"  # cut at the input: nothing frozen
+CODE = "code"  # cut at the encoder's output: everything frozen
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """What is frozen (everything up to the output of layer `cut`) and the head's hidden widths."""
+
+    cut: str
+    head: tuple[int, ...] = ()
+    reuse: bool = True  # keep the encoder's (pretrained) layers after `cut`, or only the new head
+    augment: bool = False  # random shifts; only where images reach the trainable part
+
+
+def variants(encoder: keras.Model) -> dict[str, Variant]:
+    """The study's variants for `encoder` (a `code_models` encoder), from most frozen to least.
+
+    "last k" unfreezes the last k weight layers of the encoder (the code layer, then the dense
+    layer before it); "frozen conv + 3 dense" puts three new dense layers (two hidden, the
+    softmax) on the frozen convolutions' features.
+    """
+    names = [layer.name for layer in encoder.layers]
+    dense = sorted(n for n in names if n.startswith("enc_dense") and n.endswith("_act"))
+    before_code = dense[-1] if dense else "flatten"
+    before_last_two = dense[-2] if len(dense) >= 2 else "flatten"
+    return {
+        "frozen + linear": Variant(CODE),
+        "frozen + 2 dense": Variant(CODE, head=(256,)),
+        "frozen conv + 3 dense": Variant("flatten", head=(256, 128), reuse=False),
+        "last 1 unfrozen + linear": Variant(before_code),
+        "last 2 unfrozen + linear": Variant(before_last_two),
+        "all fine-tuned + linear": Variant(IMAGE, augment=True),
+    }
+
+
+def split_at(encoder: keras.Model, cut: str, head: tuple[int, ...], num_classes: int = 10, reuse: bool = True,
+             shift: int = 0, seed: int = 0) -> tuple[keras.Model | None, keras.Model]:
+    """`(frozen, trainable)`: the encoder up to layer `cut`, and the rest of it plus a softmax head.
+
+    `frozen` is None when `cut` is the input. The trainable part gets copies of the encoder's
+    layers after `cut` (same config and weights: training it never changes `encoder`; none with
+    `reuse=False`), then Dense(w, ReLU) per width in `head`, then Dense(num_classes, softmax). `shift` > 0 puts a
+    RandomTranslation (training only) in front, for a trainable part that starts at the image.
+    """
+    names = [layer.name for layer in encoder.layers]
+    if cut not in names:
+        raise ValueError(f"the encoder has no layer '{cut}' (layers: {', '.join(names)})")
+    index = names.index(cut)
+    frozen = None if cut == names[0] else keras.Model(encoder.input, encoder.get_layer(cut).output, name="frozen")
+    start = keras.Input(tuple(encoder.get_layer(cut).output.shape[1:]), name="features")
+    x = start
+    if shift:
+        if frozen is not None:
+            raise ValueError("random shifts need the images: only a variant with nothing frozen can use them")
+        factor = shift / start.shape[1]
+        x = layers.RandomTranslation(factor, factor, fill_mode="constant", seed=seed, name="shift")(x)
+    for layer in encoder.layers[index + 1:] if reuse else ():
+        copy = layer.__class__.from_config(layer.get_config())
+        x = copy(x)
+        copy.set_weights(layer.get_weights())
+    for i, width in enumerate(head, start=1):
+        x = layers.Dense(width, activation="relu", name=f"head_dense{i}")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="softmax")(x)
+    return frozen, keras.Model(start, outputs, name="trainable")
+
+
+def balanced_subset(labels: np.ndarray, n: int, seed: int, num_classes: int = 10) -> np.ndarray:
+    """Indices of `n` examples, as many of each class as possible (n // classes, the remainder to
+    the first classes), drawn without replacement with `seed`; sorted.
+
+    Example:
+        >>> y = np.repeat(np.arange(3), 5)
+        >>> np.bincount(y[balanced_subset(y, 7, seed=0, num_classes=3)]).tolist()
+        [3, 2, 2]
+    """
+    if n > len(labels):
+        raise ValueError(f"asked for {n} labelled examples, only {len(labels)} exist")
+    rng = np.random.default_rng(seed)
+    per_class = [n // num_classes + (c < n % num_classes) for c in range(num_classes)]
+    picks = []
+    for c, k in enumerate(per_class):
+        members = np.flatnonzero(labels == c)
+        if k > len(members):
+            raise ValueError(f"class {c} has {len(members)} examples, {k} asked")
+        picks.append(rng.choice(members, size=k, replace=False))
+    return np.sort(np.concatenate(picks))

@@ -1,0 +1,95 @@
+"""Fine-tuning helpers: what each variant freezes and trains, and the class-balanced label subsets."""
+
+import keras
+import numpy as np
+import pytest
+
+from mnist_ae import code_models, finetune
+
+PARAMS = {**code_models.EXAMPLE_PARAMS, "channels": 4, "hidden": 16}
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    keras.utils.set_random_seed(0)
+    return code_models.build(PARAMS, code_size=8)[0]
+
+
+@pytest.fixture(scope="module")
+def images():
+    return np.random.default_rng(0).random((6, 28, 28, 1), dtype=np.float32)
+
+
+def dense_units(model):
+    return [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+
+
+def test_the_variants_freeze_from_most_to_least(encoder):
+    v = finetune.variants(encoder)
+    assert list(v) == ["frozen + linear", "frozen + 2 dense", "frozen conv + 3 dense", "last 1 unfrozen + linear",
+                       "last 2 unfrozen + linear", "all fine-tuned + linear"]
+    # EXAMPLE_PARAMS has two dense layers: one hidden (enc_dense1) and the code.
+    assert [v[n].cut for n in v] == ["code", "code", "flatten", "enc_dense1_act", "flatten", "image"]
+    assert [n for n in v if v[n].augment] == ["all fine-tuned + linear"]
+
+
+@pytest.mark.parametrize("name, frozen_shape, units", [
+    ("frozen + linear", (8,), [10]),
+    ("frozen + 2 dense", (8,), [256, 10]),
+    ("frozen conv + 3 dense", (7 * 7 * 8,), [256, 128, 10]),  # two stride-2 convs: 28 -> 14 -> 7, 4 -> 8 channels
+    ("last 1 unfrozen + linear", (16,), [8, 10]),
+    ("last 2 unfrozen + linear", (7 * 7 * 8,), [16, 8, 10]),
+    ("all fine-tuned + linear", None, [16, 8, 10]),
+])
+def test_each_variant_trains_exactly_its_part(encoder, images, name, frozen_shape, units):
+    variant = finetune.variants(encoder)[name]
+    frozen, trainable = finetune.split_at(encoder, variant.cut, variant.head, reuse=variant.reuse)
+    assert dense_units(trainable) == units
+    if frozen_shape is None:
+        assert frozen is None and tuple(trainable.input.shape[1:]) == (28, 28, 1)
+        features = images
+    else:
+        assert tuple(frozen.output.shape[1:]) == frozen_shape
+        features = frozen.predict(images, verbose=0)
+    assert trainable.predict(features, verbose=0).shape == (6, 10)
+    np.testing.assert_allclose(trainable.predict(features, verbose=0).sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_reused_layers_start_from_the_pretrained_weights_and_leave_them_alone(encoder, images):
+    cut = finetune.variants(encoder)["all fine-tuned + linear"].cut
+    _, trainable = finetune.split_at(encoder, cut, head=())
+    before = [w.copy() for w in encoder.get_weights()]
+    # The reused part computes exactly the encoder: its code, then the new softmax.
+    codes = keras.Model(trainable.input, trainable.get_layer("code").output).predict(images, verbose=0)
+    np.testing.assert_allclose(codes, encoder.predict(images, verbose=0), rtol=1e-5, atol=1e-6)
+    trainable.compile(keras.optimizers.SGD(0.5), "sparse_categorical_crossentropy")
+    trainable.fit(images, np.arange(6), epochs=2, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, encoder.get_weights()))
+    assert not np.array_equal(trainable.get_layer("code").get_weights()[0], encoder.get_layer("code").get_weights()[0])
+
+
+def test_shifts_need_the_images_and_the_cut_must_exist(encoder):
+    with pytest.raises(ValueError, match="only a variant with nothing frozen"):
+        finetune.split_at(encoder, "code", (), shift=2)
+    with pytest.raises(ValueError, match="no layer 'conv9'"):
+        finetune.split_at(encoder, "conv9", ())
+    _, shifted = finetune.split_at(encoder, "image", (), shift=2)
+    assert shifted.get_layer("shift").height_factor == pytest.approx(2 / 28)
+
+
+def test_balanced_subsets_have_as_many_of_each_class_as_possible():
+    labels = np.random.default_rng(1).permutation(np.repeat(np.arange(10), 50))
+    pick = finetune.balanced_subset(labels, 25, seed=0)
+    assert len(pick) == len(np.unique(pick)) == 25 and np.all(np.diff(pick) > 0)
+    assert np.bincount(labels[pick], minlength=10).tolist() == [3] * 5 + [2] * 5
+    assert np.array_equal(pick, finetune.balanced_subset(labels, 25, seed=0))
+    assert not np.array_equal(pick, finetune.balanced_subset(labels, 25, seed=1))
+    assert np.bincount(labels[finetune.balanced_subset(labels, 500, seed=0)]).tolist() == [50] * 10
+
+
+def test_balanced_subsets_refuse_more_than_there_is():
+    labels = np.repeat(np.arange(10), 5)
+    with pytest.raises(ValueError, match="asked for 51 labelled examples, only 50 exist"):
+        finetune.balanced_subset(labels, 51, seed=0)
+    with pytest.raises(ValueError, match="class 0 has 1 examples, 10 asked"):
+        finetune.balanced_subset(np.array([0, *[1] * 30]), 20, seed=0, num_classes=2)
