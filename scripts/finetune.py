@@ -6,7 +6,7 @@ Variants of "how much of the pretrained encoder stays frozen, what head goes on 
 set, with their seconds per epoch. The best by validation accuracy is retrained on train +
 validation and evaluated once on the test set (confusion matrix). Then the question a reader of
 an autoencoder-pretraining study has: with 100, 1 000, 10 000 or all the labels (seeded,
-class-balanced subsets of the training split), how much better is the pretrained encoder than
+class-balanced subsets of the training split; "all" is the whole split), how much better is the pretrained encoder than
 the same network from a random initialisation, trained for the same number of steps?
 Frozen layers are run once over the data (feature extraction) rather than every epoch.
 """
@@ -117,7 +117,8 @@ def body(run) -> None:
     for n in (*LABELS, len(x_train)):
         if n > len(x_train):
             continue
-        pick = finetune.balanced_subset(y_train, n, seed=args.seed)
+        everything = n == len(x_train)  # "all": the whole split, as unbalanced as MNIST is
+        pick = np.arange(n) if everything else finetune.balanced_subset(y_train, n, seed=args.seed)
         batch = min(args.batch_size, n)
         epochs = max(1, math.ceil(label_steps / math.ceil(n / batch)))
         sized = dataclasses.replace(config, epochs=epochs, batch_size=batch)
@@ -127,7 +128,7 @@ def body(run) -> None:
             _, model = build(encoder(), recipe, args)
             train(model, x_train[pick], y_train[pick], sized)
             row[start] = accuracy(model, x_test, run.y_test)
-        label = "all" if n == len(x_train) else str(n)
+        label = "all" if everything else str(n)
         efficiency[label] = {**row, "labels": n, "epochs": epochs, "batch_size": batch}
         print(f"fine-tuning: {n} labels: pretrained {100 * row['pretrained']:.2f} %, "
               f"scratch {100 * row['scratch']:.2f} % ({epochs} epochs of {batch})", flush=True)

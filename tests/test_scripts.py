@@ -135,6 +135,24 @@ def test_quick_metrics_have_the_documented_keys_and_ranges(quick_run):
         assert set(sep) == {"raw", "pca_2d", "pca_3d", "tsne_2d", "tsne_3d"}
         assert all(0 <= m["knn1_accuracy"] <= 1 and -1 <= m["silhouette"] <= 1 for m in sep.values())
         assert len(latent[size]["pca_explained_variance_3d"]) == 3
+    ft = json.loads((dirs["results"] / "finetune.json").read_text())
+    assert list(ft["variants"]) == ["frozen + linear", "frozen + 2 dense", "frozen conv + 3 dense",
+                                    "last 1 unfrozen + linear", "last 2 unfrozen + linear", "all fine-tuned + linear"]
+    assert ft["best_variant"] == max(ft["variants"], key=lambda n: ft["variants"][n]["val_accuracy"])
+    assert sum(map(sum, ft["confusion_matrix"])) == 512
+    assert ft["test_errors"] == round(512 * (1 - ft["test_accuracy"]))
+    # 1707 training images in quick mode: 10 000 labels do not exist, "all" is the whole split.
+    assert {k: v["labels"] for k, v in ft["label_efficiency"].items()} == {"100": 100, "1000": 1000, "all": 1707}
+    assert all(0 <= v[s] <= 1 for v in ft["label_efficiency"].values() for s in ("pretrained", "scratch"))
+    dn = json.loads((dirs["results"] / "denoising.json").read_text())
+    # Added N(0, sigma^2) noise: the noisy input's MSE against the clean image is sigma^2.
+    assert dn["baselines"]["gaussian"]["corrupted_input"] == pytest.approx(0.1**2, rel=0.02)
+    assert dn["noise_curve"]["corrupted_input"] == pytest.approx([s**2 for s in dn["noise_curve"]["sigma"]], rel=0.02)
+    # Erasing zeroes part of every image: some error, less than erasing everything (mean x^2 = 0.103).
+    assert 0 < dn["baselines"]["erasing"]["corrupted_input"] < 0.103
+    for kind in ("gaussian", "erasing"):
+        worst = [w["mse"] for w in dn[kind]["worst"]]
+        assert len(worst) == 6 and worst == sorted(worst, reverse=True) and worst[-1] >= dn[kind]["test_mse"]
 
 
 def test_second_run_reuses_the_cached_model(quick_run):

@@ -153,11 +153,11 @@ def mosaics_side_by_side(panels, path) -> list[Path]:
     return save(fig, path)
 
 
-def curves(series: dict[str, list[float]], path, ylabel: str, xlabel: str = "epoch") -> list[Path]:
-    """Several per-epoch curves on one axis, one labelled line each."""
+def curves(series: dict[str, list[float]], path, ylabel: str, xlabel: str = "epoch", x=None) -> list[Path]:
+    """Several curves on one axis, one labelled line each: per epoch (1, 2, ...) or over `x`."""
     fig, ax = plt.subplots(figsize=(5, 3.2))
     for label, values in series.items():
-        ax.plot(np.arange(1, len(values) + 1), values, "o-", ms=3, label=label)
+        ax.plot(np.arange(1, len(values) + 1) if x is None else x, values, "o-", ms=3, label=label)
     ax.set_xlabel(xlabel), ax.set_ylabel(ylabel), ax.grid(alpha=0.3), ax.legend()
     return save(fig, path, vector=True)
 

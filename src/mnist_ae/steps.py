@@ -93,6 +93,10 @@ STEPS: tuple[Step, ...] = (
     Step("finetune", "AE32 encoder fine-tuned to classify; pretrained vs scratch with few labels (trains)",
          _both("finetune_confusion", "finetune_label_efficiency"), needs=("code_size",),
          headline=lambda r: f"test accuracy {_pct(r['test_accuracy'])} ({r['best_variant']})"),
+    Step("denoising", "AE32 trained to undo Gaussian noise and random erasing; baselines, noise curve (trains)",
+         ("denoising_examples.png", "denoising_worst_gaussian.png", "denoising_worst_erasing.png",
+          *_both("denoising_noise_curve")), needs=("code_size",),
+         headline=lambda r: f"test MSE Gaussian {r['gaussian']['test_mse']:.4f}, erasing {r['erasing']['test_mse']:.4f}"),
     Step("benchmark", "training throughput and FLOPs", in_report=False, alone=True,
          headline=lambda r: f"AE {r['ae_images_per_s']:.0f} img/s ({r['ae_images_per_s'] / r['baseline_images_per_s']:.2f}"
                             f"x plain fit)"),
