@@ -68,22 +68,26 @@ def body(run) -> None:
     grid, extent = evaluation.latent_grid((-half, half, -half, half), n)
     decoded = np.asarray(vae2.decode(grid.astype(np.float32)))  # one batch
     mosaic = evaluation.mosaic(preprocessing.to_mnist_view(decoded), n)
-    box = evaluation.bounding_box(np.concatenate([means, grid]))
-    limits = plotting.padded_limits(box)
+    limits = plotting.padded_limits(evaluation.bounding_box(np.concatenate([means, grid])))
+    # The grid's own box as its axes, so every tile is large enough to read; the means' scatter
+    # (wider: some means lie outside the prior's central box) has its own figure.
+    grid_limits = plotting.padded_limits(extent, margin=0.01)
+    outside = float(np.mean((np.abs(means) > extent[1]).any(axis=1)))  # the box is symmetric about 0
     labels_z = {"xlabel": "z mean 1", "ylabel": "z mean 2"}
     figures = run.figures
     plotting.latent_scatter(means, labels, figures / "ex6_latent_means.png", limits,
                             title=f"VAE encoder means of {len(means)} images", **labels_z)
-    plotting.latent_mosaic(mosaic, extent, figures / "ex6_latent_grid.png", limits,
+    plotting.latent_mosaic(mosaic, extent, figures / "ex6_latent_grid.png", grid_limits,
                            title=f"{n} x {n} grid over the central {PRIOR_MASS:.0%} of the prior", **labels_z)
-    plotting.latent_mosaic(mosaic, extent, figures / "ex6_grid_over_means.png", limits,
-                           overlay=(means, labels), title="decoded grid under the means", **labels_z)
+    plotting.latent_mosaic(mosaic, extent, figures / "ex6_grid_over_means.png", grid_limits,
+                           overlay=(means, labels), title=f"decoded grid under the means ({outside:.0%} outside)",
+                           **labels_z)
     ae = train_autoencoder(run.x_train, run.x_test, run.default_autoencoder_config(), run.cache)
     codes_ae = encode(ae.encoder, images)
     ae_mosaic, ae_extent, ae_limits = ae_grid(ae, codes_ae, n)
     plotting.mosaics_side_by_side(
         [(ae_mosaic, ae_extent, ae_limits, "autoencoder (exercise 5)", "code 1", "code 2"),
-         (mosaic, extent, limits, "variational autoencoder", "z 1", "z 2")],
+         (mosaic, extent, grid_limits, "variational autoencoder", "z 1", "z 2")],
         figures / "ex6_grids_ae_vs_vae.png")
     batch = run.x_test[:10]
     view = lambda x: preprocessing.to_mnist_view(np.asarray(x))  # noqa: E731
@@ -101,7 +105,7 @@ def body(run) -> None:
         "latent_2": {**summarize_vae(vae2, history2, cached2, run, x_test_bin), "epochs": base.epochs},
         "high_latent": {**summarize_vae(vae_high, history_high, cached_high, run, x_test_bin),
                         "latent_dim": high.latent_dim, "epochs": high.epochs, "pca_explained_variance": explained},
-        "grid": {"size": n, "prior_mass_per_axis": PRIOR_MASS, "half_width": half},
+        "grid": {"size": n, "prior_mass_per_axis": PRIOR_MASS, "half_width": half, "means_outside_share": outside},
         "silhouette_vae_means": evaluation.cluster_summary(means, labels, seed=args.seed)["silhouette"],
         "silhouette_ae_codes": evaluation.cluster_summary(codes_ae, labels, seed=args.seed)["silhouette"],
         "beta": base.beta,
