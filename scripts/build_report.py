@@ -40,9 +40,11 @@ def build(figures: Path, results: Path, output: Path, quick: bool) -> Path:
     """Compile the report from `figures` and `results` (anywhere on disk) into `output`."""
     figures, results = figures.resolve(), results.resolve()
     check_inputs(figures, results, quick)
-    # Typst reads only below its root: the deepest folder holding the source and both inputs.
-    root = Path(os.path.commonpath([paths.REPORT_SOURCE.parent, figures, results]))
+    # Typst reads only below its root: the deepest folder holding the code (the report shows
+    # listings read from it) and both inputs.
+    root = Path(os.path.commonpath([paths.ROOT, figures, results]))
     inputs = {"figures": "/" + str(figures.relative_to(root)), "results": "/" + str(results.relative_to(root)),
+              "code": "" if root == paths.ROOT else "/" + str(paths.ROOT.relative_to(root)),
               "quick": str(quick).lower(), "steps": ",".join(s.name for s in steps.report_steps())}
     for name, relative in OPTIONAL.items():  # shown when present (a longer run, the runner's timings)
         if (results / relative).is_file():
