@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import shutil
 import math
 from pathlib import Path
 
@@ -174,6 +175,43 @@ def test_report_builds_from_quick_outputs(quick_run, tmp_path):
     args = ["--quick", "--figures-dir", str(dirs["figures"]), "--results-dir", str(dirs["results"]), "--output", str(out)]
     assert build_report.main(args) == 0
     assert out.read_bytes()[:5] == b"%PDF-"
+
+
+def pdf_text(path) -> str:
+    from pypdf import PdfReader
+
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in PdfReader(path).pages)
+
+
+def test_report_shows_the_code_read_from_the_sources(quick_run, tmp_path):
+    dirs, _ = quick_run
+    out = tmp_path / "report.pdf"
+    args = ["--quick", "--figures-dir", str(dirs["figures"]), "--results-dir", str(dirs["results"]), "--output", str(out)]
+    assert script("build_report").main(args) == 0
+    text = pdf_text(out)
+    for name in ("build_encoder", "build_decoder", "sample_gaussian", "train_step", "kl_divergence",
+                 "nearest_neighbour_predict", "build_classifier", "random_erasing"):
+        assert f"def {name}(" in text
+    assert "noise * ops.exp(log_sigma)" in text  # the body of the sampling function, as in vae.py
+    assert '"""Reparametrised draw' not in text  # docstrings are left out
+
+
+def test_report_numbers_follow_the_results(quick_run, tmp_path):
+    """Altered results give an altered report: nothing in it is typed by hand."""
+    dirs, _ = quick_run
+    results = tmp_path / "results"
+    shutil.copytree(dirs["results"], results)
+    ex1 = json.loads((results / "exercise_1.json").read_text())
+    ex1["test_mse"] = 0.0123456
+    (results / "exercise_1.json").write_text(json.dumps(ex1))
+    dn = json.loads((results / "denoising.json").read_text())
+    dn["gaussian"]["test_mse"] = 0.0031415
+    (results / "denoising.json").write_text(json.dumps(dn))
+    out = tmp_path / "report.pdf"
+    args = ["--quick", "--figures-dir", str(dirs["figures"]), "--results-dir", str(results), "--output", str(out)]
+    assert script("build_report").main(args) == 0
+    text = pdf_text(out)
+    assert "Test MSE 0.01235" in text and "0.00314" in text
 
 
 def test_report_names_the_step_to_run_for_a_missing_input(quick_run, tmp_path, capsys):
