@@ -18,7 +18,7 @@ from mnist_ae.atomic import atomic_write
 from mnist_ae.errors import guard
 
 LONG_BUDGET = "long_budget/vae_likelihood.json"
-OPTIONAL = {"long_budget": LONG_BUDGET, "pipeline": "pipeline.json"}
+OPTIONAL = {"long_budget": LONG_BUDGET, "pipeline": "pipeline.json", "benchmark": "benchmark.json"}
 
 
 def check_inputs(figures: Path, results: Path, quick: bool) -> None:

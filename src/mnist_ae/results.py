@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
+import subprocess
 from importlib import metadata
 from pathlib import Path
 
 from mnist_ae.atomic import atomic_write
 
-LIBRARIES = ("tensorflow", "keras", "numpy", "scikit-learn", "matplotlib")
+LIBRARIES = ("tensorflow", "keras", "numpy", "scikit-learn", "matplotlib", "optuna")
 
 
 def library_versions() -> dict[str, str]:
@@ -29,6 +31,28 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def machine() -> dict:
+    """The CPU model and core count, and the git commit of the code (`+dirty` with local changes)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        commit = f"{commit}+dirty" if commit and dirty else commit
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return {"cpu": cpu, "cores": os.cpu_count(), "commit": commit or "unknown"}
+
+
 def provenance(args, *, n_train: int, n_test: int, wall_time_s: float) -> dict:
     """Everything needed to tell where a result came from and whether it is a quick run."""
     return {
@@ -40,6 +64,7 @@ def provenance(args, *, n_train: int, n_test: int, wall_time_s: float) -> dict:
         "test_size": n_test,
         "wall_time_s": round(wall_time_s, 2),
         "versions": library_versions(),
+        "machine": machine(),
     }
 
 
