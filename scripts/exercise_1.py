@@ -36,6 +36,7 @@ def body(run) -> None:
         "train_mse": train_mse,
         "test_mse_padded_32x32": test["mse_padded"],
         "train_mse_padded_32x32": train["mse_padded"],
+        "per_digit_test_mse": evaluation.per_class_mse(trained.autoencoder, run.x_test, run.y_test),
         "learning_rate": config.learning_rate,
         "model_from_cache": trained.cached,
         "train_seconds": history["train_seconds"],

@@ -35,6 +35,9 @@ def body(run) -> None:
         "overall_accuracy": float(np.mean(predicted == run.y_test)),
         f"per_digit_accuracy_first_{ASSIGNMENT_TEST_IMAGES}": as_dict(subset),
         f"overall_accuracy_first_{ASSIGNMENT_TEST_IMAGES}": float(np.mean(predicted[:first] == run.y_test[:first])),
+        # Which digits do significantly better or worse than overall (95 % Wilson intervals).
+        "per_digit_intervals": evaluation.accuracy_intervals(run.y_test, predicted),
+        "confused_pairs": evaluation.confused_pairs(run.y_test, predicted),
         "chance_accuracy_uniform": uniform,
         "chance_accuracy_majority": majority,
         "model_from_cache": trained.cached,

@@ -32,6 +32,7 @@ def body(run) -> None:
         "test_accuracy": test_accuracy,
         "test_loss": test_loss,
         "test_errors": int(np.sum(predicted != run.y_test)),
+        "parameters": classifier.count_params(),
         "confusion_matrix": matrix.tolist(),
         "learning_rate": run.args.learning_rate,
         "model_from_cache": cached,

@@ -61,3 +61,16 @@ def test_reconstruction_mse_over_mnist_pixels_and_padded_input():
     mse = evaluation.reconstruction_mse(Halve(), x, batch_size=2)
     assert mse["mse"] == pytest.approx(0.25)
     assert mse["mse_padded"] == pytest.approx(0.25 * 784 / 1024)
+
+
+def test_per_class_mse_is_the_mean_squared_error_of_each_digits_images():
+    class Zeros:  # reconstructs every image as black: the error is the image's mean squared intensity
+        def predict(self, x, verbose=0):
+            return np.zeros_like(x)
+
+    x = np.zeros((4, 32, 32, 1), np.float32)
+    x[0, 2:30, 2:30] = 1.0  # a white 28x28 image: MSE 1
+    x[1, 2:16, 2:30] = 0.5  # half of it at 0.5: MSE 0.125
+    x[2, 0, 0] = 1.0  # only in the padding: not an MNIST pixel, MSE 0
+    result = evaluation.per_class_mse(Zeros(), x, np.array([0, 0, 1, 2]), num_classes=4, batch_size=3)
+    assert result == {"0": pytest.approx(0.5625), "1": 0.0, "2": 0.0}

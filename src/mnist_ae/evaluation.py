@@ -9,7 +9,8 @@ Example:
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import recall_score, silhouette_score
+from scipy.stats import binomtest
+from sklearn.metrics import confusion_matrix, recall_score, silhouette_samples, silhouette_score
 from sklearn.neighbors import KNeighborsClassifier, NearestCentroid
 
 
@@ -35,8 +36,12 @@ def cluster_summary(codes, labels, num_classes: int = 10, sample: int = 10000, s
     sample of `sample` codes because it costs O(n^2).
     """
     labels = np.asarray(labels)
+    # The same seeded sample for the per-digit silhouettes (which digits form clear clusters).
+    pick = np.random.default_rng(seed).choice(len(codes), size=min(sample, len(codes)), replace=False)
+    per_sample = silhouette_samples(codes[pick], labels[pick])
     per_digit = {
-        str(c): {"centroid": codes[labels == c].mean(axis=0).tolist(), "std": codes[labels == c].std(axis=0).tolist()}
+        str(c): {"centroid": codes[labels == c].mean(axis=0).tolist(), "std": codes[labels == c].std(axis=0).tolist(),
+                 "silhouette": float(per_sample[labels[pick] == c].mean())}
         for c in range(num_classes)
     }
     return {
@@ -47,6 +52,54 @@ def cluster_summary(codes, labels, num_classes: int = 10, sample: int = 10000, s
         "box": list(bounding_box(codes)),
         "per_digit": per_digit,
     }
+
+
+def accuracy_intervals(y_true, y_pred, num_classes: int = 10, level: float = 0.95) -> dict[str, dict]:
+    """Per class: accuracy, its Wilson `level` interval (scipy's binomial test) and whether the
+    interval lies above or below the overall accuracy ("significantly better/worse").
+
+    Example:
+        >>> r = accuracy_intervals(np.array([0] * 100 + [1] * 100), np.array([0] * 100 + [1] * 50 + [0] * 50), 2)
+        >>> r["0"]["versus_overall"], r["1"]["versus_overall"], round(r["1"]["low"], 3)
+        ('better', 'worse', 0.404)
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    overall = float(np.mean(y_true == y_pred))
+    out = {}
+    for c in range(num_classes):
+        mine = y_true == c
+        k, n = int(np.sum(y_pred[mine] == c)), int(mine.sum())
+        if n == 0:
+            continue
+        ci = binomtest(k, n).proportion_ci(level, method="wilson")
+        side = "better" if ci.low > overall else "worse" if ci.high < overall else "not significantly different"
+        out[str(c)] = {"accuracy": k / n, "n": n, "low": float(ci.low), "high": float(ci.high), "versus_overall": side}
+    return out
+
+
+def confused_pairs(y_true, y_pred, num_classes: int = 10, top: int = 5) -> list[dict]:
+    """The `top` most frequent confusions, both directions of a pair added: [{"pair", "count"}].
+
+    Example:
+        >>> confused_pairs([3, 3, 5, 8], [5, 5, 3, 3], top=2)
+        [{'pair': [3, 5], 'count': 3}, {'pair': [3, 8], 'count': 1}]
+    """
+    m = confusion_matrix(y_true, y_pred, labels=range(num_classes))
+    both = m + m.T
+    pairs = [((a, b), int(both[a, b])) for a in range(num_classes) for b in range(a + 1, num_classes) if both[a, b]]
+    pairs.sort(key=lambda p: (-p[1], p[0]))
+    return [{"pair": list(p), "count": n} for p, n in pairs[:top]]
+
+
+def per_class_mse(autoencoder, x, labels, num_classes: int = 10, batch_size: int = 1024) -> dict[str, float]:
+    """Test MSE over the 28x28 MNIST pixels per class of `labels` (which digits come back well)."""
+    from mnist_ae.preprocessing import to_mnist_view
+
+    errors = np.concatenate([
+        np.mean((to_mnist_view(autoencoder.predict(x[s:s + batch_size], verbose=0)) - to_mnist_view(x[s:s + batch_size])) ** 2,
+                axis=(1, 2)) for s in range(0, len(x), batch_size)])
+    labels = np.asarray(labels)
+    return {str(c): float(errors[labels == c].mean()) for c in range(num_classes) if np.any(labels == c)}
 
 
 def reconstruction_mse(autoencoder, x, batch_size: int = 1024) -> dict[str, float]:
