@@ -74,3 +74,29 @@ def test_per_class_mse_is_the_mean_squared_error_of_each_digits_images():
     x[2, 0, 0] = 1.0  # only in the padding: not an MNIST pixel, MSE 0
     result = evaluation.per_class_mse(Zeros(), x, np.array([0, 0, 1, 2]), num_classes=4, batch_size=3)
     assert result == {"0": pytest.approx(0.5625), "1": 0.0, "2": 0.0}
+
+
+class FixedClassifier:
+    """Returns the given probabilities, whatever the images."""
+
+    def __init__(self, probabilities):
+        self.probabilities = np.asarray(probabilities, np.float32)
+
+    def predict(self, x, batch_size=None, verbose=0):
+        assert len(x) == len(self.probabilities)
+        return self.probabilities
+
+
+def test_read_grid_measures_what_a_decoded_grid_shows():
+    # A 2 x 2 grid, row 0 at the top: a sure 7 and an unsure tile on top, a sure 1 and a sure 4 below.
+    p = np.full((4, 10), 0.0)
+    p[0, 7], p[1, 3], p[1, 5], p[2, 1], p[3, 4] = 1.0, 0.6, 0.4, 0.95, 0.92
+    p[2, 0] = 0.05
+    counts = np.array([[3, 0], [1, 0]])  # codes in the left tiles only
+    r = evaluation.read_grid(FixedClassifier(p), np.zeros((4, 32, 32, 1)), counts)
+    assert r["confident_share"] == 0.75 and r["classes_seen"] == [1, 4, 7]
+    assert r["confident_per_digit"]["7"] == 1 and sum(r["confident_per_digit"].values()) == 3
+    assert r["empty_tiles"] == 2 and r["confident_share_empty"] == 0.5 and r["confident_share_occupied"] == 1.0
+    assert r["bottom_row"] == [1, 4] and r["left_column"] == [1, 7] and r["predicted"] == [[7, 3], [1, 4]]
+    over_prior = evaluation.read_grid(FixedClassifier(p), np.zeros((4, 32, 32, 1)), None)
+    assert over_prior["empty_tiles"] == 0 and over_prior["confident_share_empty"] is None

@@ -116,6 +116,13 @@ class Run:
 
         return AEConfig(seed=self.args.seed, **({"epochs": 1} if self.args.quick else {}))
 
+    def default_classifier_config(self):
+        """Exercise 4's default recipe at this run's seed (1 epoch in quick mode): the classifier
+        that reads generated images."""
+        from mnist_ae.training import ClassifierConfig
+
+        return ClassifierConfig(seed=self.args.seed, **({"epochs": 1} if self.args.quick else {}))
+
     def likelihood_vae_config(self, latent_dim: int, **overrides):
         """The shared Bernoulli VAE of `latent_dim` (`training.likelihood_vae`) at this run's seed,
         1 epoch in quick mode; `overrides` (e.g. flags) that are not None replace its values."""

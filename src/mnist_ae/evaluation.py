@@ -102,6 +102,65 @@ def per_class_mse(autoencoder, x, labels, num_classes: int = 10, batch_size: int
     return {str(c): float(errors[labels == c].mean()) for c in range(num_classes) if np.any(labels == c)}
 
 
+CONFIDENT = 0.9  # a generated image "is" a digit when the classifier gives it at least this probability
+
+
+def classify_generated(classifier, images, confident: float = CONFIDENT) -> dict:
+    """What a trained classifier makes of generated model-input images (N, 32, 32, 1).
+
+    Returns per image the predicted digit and its probability, the share classified with
+    probability >= `confident`, and how many confident images each digit got.
+    """
+    probabilities = classifier.predict(images, batch_size=1024, verbose=0)
+    predicted, confidence = probabilities.argmax(axis=1), probabilities.max(axis=1)
+    sure = confidence >= confident
+    counts = np.bincount(predicted[sure], minlength=probabilities.shape[1])
+    return {"predicted": predicted.tolist(), "confidence": confidence.tolist(), "confident_share": float(sure.mean()),
+            "confident_per_digit": {str(d): int(c) for d, c in enumerate(counts)},
+            "classes_seen": [d for d, c in enumerate(counts) if c > 0]}
+
+
+def codes_per_tile(codes, box, n: int) -> np.ndarray:
+    """How many `codes` fall in each tile of the `latent_grid(box, n)` mosaic: (n, n), row 0 at the top.
+
+    Example:
+        >>> codes_per_tile(np.array([[0.0, 0.0], [0.1, 0.0], [1.0, 1.0]]), (0.0, 1.0, 0.0, 1.0), 2).tolist()
+        [[0, 1], [2, 0]]
+    """
+    _, extent = latent_grid(box, n)
+    counts, _, _ = np.histogram2d(codes[:, 1], codes[:, 0], bins=n, range=[extent[2:], extent[:2]])
+    return counts[::-1].astype(int)  # histogram rows go up in y; the mosaic's row 0 is the top
+
+
+def _confident_path(predicted, sure) -> list[int]:
+    """The digits met along a row or column of tiles, confident ones only, repeats merged."""
+    path = []
+    for digit, ok in zip(predicted, sure):
+        if ok and (not path or path[-1] != digit):
+            path.append(int(digit))
+    return path
+
+
+def read_grid(classifier, tiles, counts) -> dict:
+    """What a decoded n x n grid shows, measured: `tiles` (n*n model inputs, row 0 at the top) read
+    by `classifier`, and `counts` (n, n) the codes in each tile (`codes_per_tile`; None for a grid
+    over a prior, where every tile is "on the data").
+
+    Gives the share of tiles read as a digit with confidence >= CONFIDENT, the digits seen, that
+    share on tiles with and without codes, and the digits met left to right along the bottom row
+    and bottom to top along the left column.
+    """
+    reading = classify_generated(classifier, tiles)
+    n = int(round(len(tiles) ** 0.5))
+    predicted = np.array(reading.pop("predicted")).reshape(n, n)
+    sure = np.array(reading.pop("confidence")).reshape(n, n) >= CONFIDENT
+    empty = np.zeros((n, n), bool) if counts is None else np.asarray(counts) == 0
+    share = lambda mask: float(sure[mask].mean()) if mask.any() else None  # noqa: E731
+    return {**reading, "tiles": n * n, "empty_tiles": int(empty.sum()), "confident_share_empty": share(empty),
+            "confident_share_occupied": share(~empty), "bottom_row": _confident_path(predicted[-1], sure[-1]),
+            "left_column": _confident_path(predicted[::-1, 0], sure[::-1, 0]), "predicted": predicted.tolist()}
+
+
 def reconstruction_mse(autoencoder, x, batch_size: int = 1024) -> dict[str, float]:
     """Mean squared error of `autoencoder` on model inputs `x` (N, 32, 32, 1).
 
