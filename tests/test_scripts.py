@@ -151,6 +151,11 @@ def test_quick_metrics_have_the_documented_keys_and_ranges(quick_run):
     assert dn["noise_curve"]["corrupted_input"] == pytest.approx([s**2 for s in dn["noise_curve"]["sigma"]], rel=0.02)
     # Erasing zeroes part of every image: some error, less than erasing everything (mean x^2 = 0.103).
     assert 0 < dn["baselines"]["erasing"]["corrupted_input"] < 0.103
+    gq = json.loads((dirs["results"] / "generation_quality.json").read_text())
+    assert gq["sources"] == ["ae_grid", "vae_grid", "vae2_prior", "vae16_prior", "ae8_pca_grid"]
+    assert [gq[k]["images"] for k in gq["sources"]] == [225, 225, 10000, 10000, 225]
+    assert all(0 <= gq[k]["confident_share"] <= 1 and gq[k]["frechet_distance"] >= 0 for k in gq["sources"])
+    assert gq["real_data_floor"] >= 0 and gq["feature_dimension"] == 64  # the classifier's 2 x 2 x 16 flatten
     for kind in ("gaussian", "erasing"):
         worst = [w["mse"] for w in dn[kind]["worst"]]
         assert len(worst) == 6 and worst == sorted(worst, reverse=True) and worst[-1] >= dn[kind]["test_mse"]

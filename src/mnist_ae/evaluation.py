@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import sqrtm
 from scipy.stats import binomtest
 from sklearn.metrics import confusion_matrix, recall_score, silhouette_samples, silhouette_score
 from sklearn.neighbors import KNeighborsClassifier, NearestCentroid
@@ -159,6 +160,35 @@ def read_grid(classifier, tiles, counts) -> dict:
     return {**reading, "tiles": n * n, "empty_tiles": int(empty.sum()), "confident_share_empty": share(empty),
             "confident_share_occupied": share(~empty), "bottom_row": _confident_path(predicted[-1], sure[-1]),
             "left_column": _confident_path(predicted[::-1, 0], sure[::-1, 0]), "predicted": predicted.tolist()}
+
+
+def penultimate(classifier, batch_size: int = 1024):
+    """A function images -> the features `classifier`'s last (softmax) layer reads, (N, D)."""
+    import keras
+
+    last = classifier.layers[-1]
+    features = keras.Model(classifier.input, last.input)
+    return lambda x: features.predict(x, batch_size=batch_size, verbose=0)
+
+
+def frechet_distance(a, b) -> float:
+    """Fréchet distance between Gaussians fitted to feature sets `a` (N, D) and `b` (M, D):
+    |mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2)), the measure behind FID.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=(4000, 3))
+        >>> round(frechet_distance(x, x + [2.0, 0.0, 0.0]), 2)   # a pure shift: |shift|^2
+        4.0
+    """
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
+    # A small ridge keeps the product invertible when features are dead (a ReLU always at 0) or
+    # there are fewer images than features, as the usual FID code does; its effect is ~1e-6 * D.
+    ridge = 1e-6 * np.eye(a.shape[1])
+    cov_a, cov_b = np.cov(a, rowvar=False) + ridge, np.cov(b, rowvar=False) + ridge
+    root = sqrtm(cov_a @ cov_b).real  # tiny imaginary parts are numerical noise
+    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a + cov_b - 2 * root))
 
 
 def reconstruction_mse(autoencoder, x, batch_size: int = 1024) -> dict[str, float]:

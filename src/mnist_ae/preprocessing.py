@@ -17,8 +17,15 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
     """uint8 (N, 28, 28) -> float32 (N, 32, 32, 1) in [0, 1], zero-padded by 2 pixels."""
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise ValueError(f"expected images of shape (N, 28, 28), got {images.shape}")
-    x = images.astype(np.float32) / 255.0
-    return np.pad(x, ((0, 0), (PAD, PAD), (PAD, PAD)))[..., None]
+    return pad_to_model_input(images.astype(np.float32) / 255.0)
+
+
+def pad_to_model_input(images: np.ndarray) -> np.ndarray:
+    """float (N, 28, 28) images in [0, 1] -> float32 (N, 32, 32, 1), zero-padded like `to_model_input`."""
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError(f"expected images of shape (N, 28, 28), got {images.shape}")
+    return np.pad(images, ((0, 0), (PAD, PAD), (PAD, PAD)))[..., None]
 
 
 def to_mnist_view(batch: np.ndarray) -> np.ndarray:

@@ -97,6 +97,10 @@ STEPS: tuple[Step, ...] = (
          ("denoising_examples.png", "denoising_worst_gaussian.png", "denoising_worst_erasing.png",
           *_both("denoising_noise_curve")), needs=("code_size",),
          headline=lambda r: f"test MSE Gaussian {r['gaussian']['test_mse']:.4f}, erasing {r['erasing']['test_mse']:.4f}"),
+    Step("generation_quality", "generated images read by exercise 4's classifier: digits seen, Fréchet distance",
+         needs=("exercise_1", "exercise_4", "vae_likelihood", "code_size"),
+         headline=lambda r: f"Fréchet distance 2-D VAE prior {r['vae2_prior']['frechet_distance']:.1f} "
+                            f"(real data {r['real_data_floor']:.1f})"),
     Step("benchmark", "training throughput and FLOPs", in_report=False, alone=True,
          headline=lambda r: f"AE {r['ae_images_per_s']:.0f} img/s ({r['ae_images_per_s'] / r['baseline_images_per_s']:.2f}"
                             f"x plain fit)"),
