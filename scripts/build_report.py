@@ -46,7 +46,8 @@ def build(figures: Path, results: Path, output: Path, quick: bool) -> Path:
     inputs = {"figures": "/" + str(figures.relative_to(root)), "results": "/" + str(results.relative_to(root)),
               "code": "" if root == paths.ROOT else "/" + str(paths.ROOT.relative_to(root)),
               "quick": str(quick).lower(), "steps": ",".join(s.name for s in steps.report_steps())}
-    for name, relative in OPTIONAL.items():  # shown when present (a longer run, the runner's timings)
+    optional = {**OPTIONAL, **{s.name: f"{s.name}.json" for s in steps.STEPS if s.on_demand and s.in_report}}
+    for name, relative in optional.items():  # shown when present (longer runs, the runner's timings)
         if (results / relative).is_file():
             inputs[name] = "/" + str((results / relative).relative_to(root))
     with atomic_write(output) as tmp:

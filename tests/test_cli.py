@@ -118,7 +118,7 @@ def test_unknown_step_in_run_sh_names_the_registered_ones():
     assert result.stderr.strip().splitlines()[-1] == (
         "python -m mnist_ae run: error: argument STEP: unknown step 'astrology' (choose from all exercise_1 "
         "exercise_2 exercise_3 exercise_4 exercise_5 vae_likelihood exercise_6 code_size latent_exploration "
-        "benchmark report)")
+        "finetune denoising generation_quality seeds benchmark report)")
 
 
 def training_until_first_checkpoint(tmp_path, **popen):

@@ -46,7 +46,7 @@ def all_finite(value):
     return not isinstance(value, float) or math.isfinite(value)
 
 
-@pytest.mark.parametrize("step", [s for s in steps.STEPS if s.results], ids=lambda s: s.name)
+@pytest.mark.parametrize("step", [s for s in steps.job_steps() if s.results], ids=lambda s: s.name)
 def test_quick_run_writes_the_registered_outputs_and_finite_json(quick_run, step):
     dirs, _ = quick_run
     for path in step.outputs(dirs["figures"], dirs["results"]):
@@ -60,7 +60,7 @@ def test_quick_run_writes_the_registered_outputs_and_finite_json(quick_run, step
 
 def test_every_figure_a_step_writes_is_registered(quick_run):
     dirs, _ = quick_run
-    registered = {f for s in steps.STEPS for f in s.figures}
+    registered = {f for s in steps.job_steps() for f in s.figures}
     written = {p.name for p in dirs["figures"].iterdir() if not p.name.startswith(".")}
     assert written == registered
 
@@ -68,7 +68,7 @@ def test_every_figure_a_step_writes_is_registered(quick_run):
 def test_the_quick_run_summary_and_a_second_run_that_reuses_everything(quick_run):
     dirs, _ = quick_run
     summary = json.loads((dirs["results"] / "pipeline.json").read_text())
-    assert [s["name"] for s in summary["steps"]] == list(steps.NAMES)
+    assert [s["name"] for s in summary["steps"]] == [s.name for s in steps.job_steps()]
     assert {s["status"] for s in summary["steps"]} == {"ran"} and summary["quick"] is True
     assert (dirs["figures"].parent / "report.pdf").read_bytes()[:5] == b"%PDF-"
     assert runner.run(["all"], pipeline=pipeline(dirs)) == 0
@@ -159,6 +159,21 @@ def test_quick_metrics_have_the_documented_keys_and_ranges(quick_run):
     for kind in ("gaussian", "erasing"):
         worst = [w["mse"] for w in dn[kind]["worst"]]
         assert len(worst) == 6 and worst == sorted(worst, reverse=True) and worst[-1] >= dn[kind]["test_mse"]
+
+
+def test_the_on_demand_seed_study(quick_run):
+    """Not part of the job; run by name it reuses exercise 1's model for seed 0 and trains the others."""
+    dirs, flags = quick_run
+    assert "seeds" not in [s["name"] for s in json.loads((dirs["results"] / "pipeline.json").read_text())["steps"]]
+    assert script("seeds").main([*flags, "--seeds", "0", "5"]) == 0
+    sd = json.loads((dirs["results"] / "seeds.json").read_text())
+    assert sd["seeds"] == [0, 5]
+    assert sd["per_seed"]["0"]["model_from_cache"] is True and sd["per_seed"]["5"]["model_from_cache"] is False
+    ex1 = json.loads((dirs["results"] / "exercise_1.json").read_text())
+    assert sd["per_seed"]["0"]["test_mse"] == pytest.approx(ex1["test_mse"], rel=1e-6)
+    values = [sd["per_seed"][k]["test_mse"] for k in ("0", "5")]
+    assert sd["summary"]["test_mse"]["mean"] == pytest.approx(np.mean(values))
+    assert sd["summary"]["test_mse"]["std"] == pytest.approx(np.std(values, ddof=1))
 
 
 def test_second_run_reuses_the_cached_model(quick_run):

@@ -249,9 +249,10 @@ def run_step(name: str, script: Path, argv: list[str], log: Path) -> int:
 
 
 def select(names: list[str], start: str | None) -> list[steps.Step]:
-    """The steps to run, in registry order: `all` or the named ones, from `start` on."""
+    """The steps to run, in registry order: `all` (the job: every step but the on-demand ones) or
+    the named ones, from `start` on."""
     if "all" in names:
-        chosen = list(steps.STEPS)
+        chosen = list(steps.job_steps())
     else:
         wanted = {steps.get(n).name for n in names}
         chosen = [s for s in steps.STEPS if s.name in wanted]

@@ -35,7 +35,9 @@ class Step:
     summary, from the step's result JSON; `in_report`: the report reads its outputs;
     `sources`: files besides the package and the script whose change makes it out of date;
     `alone`: when steps run side by side, it runs with no other step beside it and all the cores
-    (it uses them well itself, or it times the machine) and the steps after it wait for it.
+    (it uses them well itself, or it times the machine) and the steps after it wait for it;
+    `on_demand`: too long for the whole job, so not part of `run all` (run it by name, e.g.
+    `bash run.sh run seeds`); the report quotes its results when they are present.
     """
 
     name: str
@@ -48,6 +50,7 @@ class Step:
     script: str = ""
     sources: tuple[str, ...] = ()
     alone: bool = False
+    on_demand: bool = False
 
     @property
     def script_path(self) -> Path:
@@ -101,6 +104,10 @@ STEPS: tuple[Step, ...] = (
          needs=("exercise_1", "exercise_4", "vae_likelihood", "code_size"),
          headline=lambda r: f"Fréchet distance 2-D VAE prior {r['vae2_prior']['frechet_distance']:.1f} "
                             f"(real data {r['real_data_floor']:.1f})"),
+    Step("seeds", "exercise 1's autoencoder retrained with more seeds: how much its numbers vary (on demand)",
+         needs=("exercise_1",), on_demand=True,
+         headline=lambda r: f"test MSE {r['summary']['test_mse']['mean']:.4f} +- {r['summary']['test_mse']['std']:.4f} "
+                            f"over {len(r['seeds'])} seeds"),
     Step("benchmark", "training throughput and FLOPs", in_report=False, alone=True,
          headline=lambda r: f"AE {r['ae_images_per_s']:.0f} img/s ({r['ae_images_per_s'] / r['baseline_images_per_s']:.2f}"
                             f"x plain fit)"),
@@ -120,8 +127,13 @@ def get(name: str) -> Step:
 
 
 def report_steps() -> tuple[Step, ...]:
-    """The steps whose outputs the report reads, in order."""
-    return tuple(s for s in STEPS if s.in_report)
+    """The steps whose outputs the report needs, in order (on-demand steps are optional inputs)."""
+    return tuple(s for s in STEPS if s.in_report and not s.on_demand)
+
+
+def job_steps() -> tuple[Step, ...]:
+    """The steps of the whole job (`run all`): every step but the on-demand ones."""
+    return tuple(s for s in STEPS if not s.on_demand)
 
 
 def needs_of(step: Step) -> tuple[str, ...]:
