@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-from mnist_ae import code_models, embedding, evaluation, likelihood, preprocessing
+from mnist_ae import code_models, embedding, evaluation, likelihood, plotting, preprocessing
 from mnist_ae.cli import exercise_parser, grid_size, positive_int, run_script
 from mnist_ae.results import read_step_results
 from mnist_ae.training import AEConfig, decode, encode, train_autoencoder, train_classifier, train_vae
@@ -23,6 +23,7 @@ from mnist_ae.training import AEConfig, decode, encode, train_autoencoder, train
 PRIOR_MASS = 0.90  # as exercise 6's grid
 PCA_CENTRAL = 0.90  # as the latent exploration's grid
 PCA_CODE_SIZE = 8
+SHOWN = 12  # images per source in the figure: seeded picks, not chosen by hand
 
 
 def evenness(per_digit: dict[str, int]) -> float | None:
@@ -79,6 +80,10 @@ def body(run) -> None:
         print(f"generation quality, {name}: {metrics[name]['confident_share']:.1%} read as digits, "
               f"{len(read['classes_seen'])} digits seen, Fréchet distance {metrics[name]['frechet_distance']:.2f}",
               flush=True)
+    pick = np.random.default_rng(args.seed)
+    plotting.image_rows({name: preprocessing.to_mnist_view(images[np.sort(pick.choice(len(images), SHOWN, replace=False))])
+                         for name, images in sources.items()},
+                        run.figures / "generation_samples.png", title=f"{SHOWN} seeded random images per source")
     run.save_results("generation_quality", {**metrics, "sources": list(metrics), "real_data_floor": floor,
                                             "confidence_threshold": evaluation.CONFIDENT,
                                             "feature_dimension": int(real.shape[1])})

@@ -101,7 +101,7 @@ STEPS: tuple[Step, ...] = (
           *_both("denoising_noise_curve")), needs=("code_size",),
          headline=lambda r: f"test MSE Gaussian {r['gaussian']['test_mse']:.4f}, erasing {r['erasing']['test_mse']:.4f}"),
     Step("generation_quality", "generated images read by exercise 4's classifier: digits seen, Fréchet distance",
-         needs=("exercise_1", "exercise_4", "vae_likelihood", "code_size"),
+         ("generation_samples.png",), needs=("exercise_1", "exercise_4", "vae_likelihood", "code_size"),
          headline=lambda r: f"Fréchet distance 2-D VAE prior {r['vae2_prior']['frechet_distance']:.1f} "
                             f"(real data {r['real_data_floor']:.1f})"),
     Step("seeds", "exercise 1's autoencoder retrained with more seeds: how much its numbers vary (on demand)",
