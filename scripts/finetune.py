@@ -129,7 +129,7 @@ def body(run) -> None:
             train(model, x_train[pick], y_train[pick], sized)
             row[start] = accuracy(model, x_test, run.y_test)
         label = "all" if everything else str(n)
-        efficiency[label] = {**row, "labels": n, "epochs": epochs, "batch_size": batch}
+        efficiency[label] = {**row, "labels": n, "epochs": epochs, "batch_size": batch, "steps": epochs * math.ceil(n / batch)}
         print(f"fine-tuning: {n} labels: pretrained {100 * row['pretrained']:.2f} %, "
               f"scratch {100 * row['scratch']:.2f} % ({epochs} epochs of {batch})", flush=True)
 
