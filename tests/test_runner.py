@@ -5,6 +5,7 @@ processes (`jobs=2`), where `third` (it needs nothing) runs beside `first`."""
 
 import dataclasses
 import json
+import os
 import sys
 import textwrap
 
@@ -25,6 +26,7 @@ SCRIPT = textwrap.dedent('''
         with open(os.environ["FAKE_RUNS"], "a") as runs:  # steps side by side append at once
             runs.write("NAME\\n")
         with open(os.environ["FAKE_TIMES"], "a") as times:
+            times.write(f"NAME pid {os.getpid()}\\n")
             times.write(f"NAME start {time.time()}\\n")
             time.sleep(float(os.environ.get("FAKE_SLEEP", "0")))
             times.write(f"NAME end {time.time()}\\n")
@@ -81,7 +83,7 @@ def fake(tmp_path, monkeypatch, request):
             return runs
 
         def times(self):
-            """{(step, "start" | "end"): time}"""
+            """{(step, "start" | "end"): time, (step, "pid"): the process it ran in}"""
             rows = [line.split() for line in (tmp_path / "times.txt").read_text().splitlines()]
             return {(name, event): float(t) for name, event, t in rows}
 
@@ -231,6 +233,11 @@ def test_an_alone_step_runs_with_nothing_beside_it(fake, monkeypatch):
     t = fake.times()
     assert t["second", "start"] >= max(t["first", "end"], t["third", "end"])  # third, beside first, ended
     assert statuses(fake.summary()) == {"first": "ran", "second": "ran", "third": "ran"}
+
+
+def test_one_step_runs_in_this_process_with_every_core_whatever_the_jobs(fake):
+    assert fake.run(["third"]) == 0
+    assert fake.times()[("third", "pid")] == os.getpid()
 
 
 def test_jobs_below_one_is_an_error(fake):

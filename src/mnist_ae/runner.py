@@ -285,6 +285,7 @@ def run(names: list[str], quick: bool = False, start: str | None = None, force: 
     if jobs < 1:
         raise ValueError(f"--jobs must be at least 1, not {jobs}")
     total = len(chosen)
+    jobs = min(jobs, total)  # one step alone runs in this process with every core
     mode = f" (quick smoke run: subset data, 1 epoch, outputs in {pipe.figures.parent}/)" if pipe.quick else ""
     side = f", up to {jobs} side by side" if jobs > 1 and total > 1 else ""
     print(f"mnist_ae: {total} step{'s' * (total != 1)}{side}{mode}", flush=True)
