@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from mnist_ae import evaluation, plotting, preprocessing
 from mnist_ae.cli import exercise_parser, grid_size, run_script
-from mnist_ae.training import AEConfig, decode, encode, train_autoencoder, train_classifier
+from mnist_ae.training import AEConfig, decode, encode, train_autoencoder
 
 
 def body(run) -> None:
@@ -29,8 +29,7 @@ def body(run) -> None:
                            title=f"{n} x {n} decoded grid")
     plotting.latent_mosaic(image, extent, run.figures / "ex5_grid_over_scatter.png", limits=limits,
                            overlay=(codes, labels), title="decoded grid under the codes")
-    classifier, _, _ = train_classifier(run.x_train, run.y_train, run.x_test, run.y_test,
-                                        run.default_classifier_config(), run.cache)
+    classifier = run.default_classifier()
     reading = evaluation.read_grid(classifier, decoded, evaluation.codes_per_tile(codes, box, n))
     metrics = {"grid_size": n, "box": list(box), "extent": list(extent), "axes_limits": list(limits),
                "grid_reading": reading, "model_from_cache": trained.cached}

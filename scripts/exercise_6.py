@@ -19,7 +19,7 @@ from scipy.stats import norm
 
 from mnist_ae import evaluation, likelihood, plotting, preprocessing
 from mnist_ae.cli import exercise_parser, grid_size, positive_int, run_script
-from mnist_ae.training import decode, encode, likelihood_vae, train_autoencoder, train_classifier, train_vae
+from mnist_ae.training import decode, encode, likelihood_vae, train_autoencoder, train_vae
 
 # The grid spans the central 90 % of the prior along each axis.
 PRIOR_MASS = 0.90
@@ -85,8 +85,7 @@ def body(run) -> None:
                            **labels_z)
     # What the generated images show, measured with exercise 4's classifier: the grid's tiles and
     # samples from each VAE's prior.
-    classifier, _, _ = train_classifier(run.x_train, run.y_train, run.x_test, run.y_test,
-                                        run.default_classifier_config(), run.cache)
+    classifier = run.default_classifier()
     reading = evaluation.read_grid(classifier, decoded, evaluation.codes_per_tile(means, (-half, half, -half, half), n))
     rng = np.random.default_rng(args.seed)
     prior_samples = {}

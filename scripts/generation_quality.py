@@ -18,7 +18,7 @@ from scipy.stats import norm
 from mnist_ae import code_models, embedding, evaluation, likelihood, plotting, preprocessing
 from mnist_ae.cli import exercise_parser, grid_size, positive_int, run_script
 from mnist_ae.results import read_step_results
-from mnist_ae.training import AEConfig, decode, encode, train_autoencoder, train_classifier, train_vae
+from mnist_ae.training import AEConfig, decode, encode, train_autoencoder, train_vae
 
 PRIOR_MASS = 0.90  # as exercise 6's grid
 PCA_CENTRAL = 0.90  # as the latent exploration's grid
@@ -42,8 +42,7 @@ def evenness(per_digit: dict[str, int]) -> float | None:
 
 def body(run) -> None:
     args, n = run.args, run.args.grid_size
-    classifier, _, _ = train_classifier(run.x_train, run.y_train, run.x_test, run.y_test,
-                                        run.default_classifier_config(), run.cache)
+    classifier = run.default_classifier()
     features_of = evaluation.penultimate(classifier)
     real = features_of(run.x_test)
     floor = evaluation.frechet_distance(features_of(run.x_train[: len(run.x_test)]), real)
