@@ -96,9 +96,8 @@ def per_class_mse(autoencoder, x, labels, num_classes: int = 10, batch_size: int
     """Test MSE over the 28x28 MNIST pixels per class of `labels` (which digits come back well)."""
     from mnist_ae.preprocessing import to_mnist_view
 
-    errors = np.concatenate([
-        np.mean((to_mnist_view(autoencoder.predict(x[s:s + batch_size], verbose=0)) - to_mnist_view(x[s:s + batch_size])) ** 2,
-                axis=(1, 2)) for s in range(0, len(x), batch_size)])
+    errors = np.concatenate([np.mean(to_mnist_view(squared), axis=(1, 2))
+                             for squared in _squared_errors(autoencoder, x, batch_size)])
     labels = np.asarray(labels)
     return {str(c): float(errors[labels == c].mean()) for c in range(num_classes) if np.any(labels == c)}
 
@@ -191,6 +190,13 @@ def frechet_distance(a, b) -> float:
     return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a + cov_b - 2 * root))
 
 
+def _squared_errors(autoencoder, x, batch_size: int):
+    """Per batch of `x` (N, 32, 32, 1): the squared error of each pixel of each image, (n, 32, 32)."""
+    for start in range(0, len(x), batch_size):
+        batch = x[start : start + batch_size]
+        yield (autoencoder.predict(batch, verbose=0)[..., 0] - batch[..., 0]) ** 2
+
+
 def reconstruction_mse(autoencoder, x, batch_size: int = 1024) -> dict[str, float]:
     """Mean squared error of `autoencoder` on model inputs `x` (N, 32, 32, 1).
 
@@ -200,9 +206,8 @@ def reconstruction_mse(autoencoder, x, batch_size: int = 1024) -> dict[str, floa
     from mnist_ae.preprocessing import to_mnist_view
 
     squared = np.zeros(x.shape[1:3], dtype=np.float64)
-    for start in range(0, len(x), batch_size):
-        batch = x[start : start + batch_size]
-        squared += np.sum((autoencoder.predict(batch, verbose=0)[..., 0] - batch[..., 0]) ** 2, axis=0)
+    for batch in _squared_errors(autoencoder, x, batch_size):
+        squared += np.sum(batch, axis=0)
     squared /= len(x)
     return {"mse": float(to_mnist_view(squared[None])[0].mean()), "mse_padded": float(squared.mean())}
 
