@@ -73,3 +73,16 @@ def test_classifier_replaces_the_last_conv_block_by_dense_softmax(encoder):
     p = clf.predict(np.zeros((2, 32, 32, 1), np.float32), verbose=0)
     assert p.shape == (2, 10)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("seed", [1, 9])  # the two of seeds 0-11 whose zero-bias decoders started (and stayed) dead
+def test_decoder_output_starts_live_so_no_seed_trains_a_black_image(seed):
+    keras.utils.set_random_seed(seed)
+    ae = models.build_autoencoder(models.build_encoder(), models.build_decoder())
+    images = np.random.default_rng(0).uniform(0, 1, (16, 32, 32, 1)).astype("float32")
+    assert float(ae.get_layer("decoder").get_layer("dec_convT5").bias.numpy()[0]) == pytest.approx(models.OUTPUT_BIAS_INIT)
+    live = float(np.mean(ae.predict(images, verbose=0) > 0))
+    assert live > 0.9, f"only {live:.0%} of output pixels start above 0"
+    keras.utils.set_random_seed(seed)
+    dead = models.build_autoencoder(models.build_encoder(), models.build_decoder(output_bias=0.0))
+    assert float(np.mean(dead.predict(images, verbose=0) > 0)) < 0.5  # what the bias fixes, at this seed
