@@ -85,6 +85,18 @@ class ModelCache:
                 return self._load(model, settings, weights, meta), True
             return self._train(model, name, settings, train, parent, weights, meta), False
 
+    def load(self, model: keras.Model, name: str, settings: dict, parent: str | None = None,
+             missing: str = "train it first") -> dict:
+        """Load cached weights into `model` and return its record; never trains.
+
+        A model that is not cached is a `CacheError` ending with `missing` (what to run).
+        """
+        weights, meta = self.paths(name, settings, parent)
+        # The metadata is written last, after the weights: with it present the pair is complete.
+        if not (weights.is_file() and meta.is_file()):
+            raise CacheError(f"the {name} model is not trained yet (no {weights.name} in {self.directory}); {missing}")
+        return self._load(model, settings, weights, meta)
+
     @staticmethod
     @contextlib.contextmanager
     def _exclusive(lock: Path):
