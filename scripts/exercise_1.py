@@ -11,7 +11,7 @@ import math
 
 from mnist_ae import evaluation, plotting, preprocessing
 from mnist_ae.cli import exercise_parser, run_script
-from mnist_ae.training import AEConfig, train_autoencoder
+from mnist_ae.training import AEConfig, recipe, train_autoencoder
 
 
 def body(run) -> None:
@@ -38,6 +38,7 @@ def body(run) -> None:
         "train_mse_padded_32x32": train["mse_padded"],
         "per_digit_test_mse": evaluation.per_class_mse(trained.autoencoder, run.x_test, run.y_test),
         "learning_rate": config.learning_rate,
+        "recipe": recipe(config),
         "model_from_cache": trained.cached,
         "train_seconds": history["train_seconds"],
         "history": {k: history[k] for k in ("loss", "val_loss")},

@@ -23,7 +23,6 @@ from mnist_ae.training import decode, encode, likelihood_vae, train_autoencoder,
 
 # The grid spans the central 90 % of the prior along each axis.
 PRIOR_MASS = 0.90
-PRIOR_SAMPLES = 10000  # images drawn from each VAE's prior, read by exercise 4's classifier
 
 
 def summarize_vae(model, history, cached, run, x_scored) -> dict:
@@ -83,16 +82,10 @@ def body(run) -> None:
     plotting.latent_mosaic(mosaic, extent, figures / "ex6_grid_over_means.png", grid_limits,
                            overlay=(means, labels), title=f"decoded grid under the means ({outside:.0%} outside)",
                            **labels_z)
-    # What the generated images show, measured with exercise 4's classifier: the grid's tiles and
-    # samples from each VAE's prior.
+    # What the grid's tiles show, measured with exercise 4's classifier, tile by tile with the codes
+    # under each (samples from the priors are read by the generation-quality step).
     classifier = run.default_classifier()
     reading = evaluation.read_grid(classifier, decoded, evaluation.codes_per_tile(means, (-half, half, -half, half), n))
-    rng = np.random.default_rng(args.seed)
-    prior_samples = {}
-    for dim, model in ((2, vae2), (high.latent_dim, vae_high)):
-        z = rng.standard_normal((PRIOR_SAMPLES, dim)).astype(np.float32)
-        read = evaluation.classify_generated(classifier, np.asarray(model.decode(z)))
-        prior_samples[str(dim)] = {k: read[k] for k in ("confident_share", "classes_seen", "confident_per_digit")}
     ae = train_autoencoder(run.x_train, run.x_test, run.default_autoencoder_config(), run.cache)
     codes_ae = encode(ae.encoder, images)
     ae_mosaic, ae_extent, ae_limits = ae_grid(ae, codes_ae, n)
@@ -118,7 +111,6 @@ def body(run) -> None:
                         "latent_dim": high.latent_dim, "epochs": high.epochs, "pca_explained_variance": explained},
         "grid": {"size": n, "prior_mass_per_axis": PRIOR_MASS, "half_width": half, "means_outside_share": outside},
         "grid_reading": reading,
-        "prior_samples": prior_samples,
         "silhouette_vae_means": evaluation.cluster_summary(means, labels, seed=args.seed)["silhouette"],
         "silhouette_ae_codes": evaluation.cluster_summary(codes_ae, labels, seed=args.seed)["silhouette"],
         "beta": base.beta,

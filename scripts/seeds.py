@@ -16,7 +16,7 @@ import numpy as np
 
 from mnist_ae import evaluation
 from mnist_ae.cli import exercise_parser, run_script
-from mnist_ae.training import AEConfig, encode, train_autoencoder
+from mnist_ae.training import AEConfig, encode, recipe, train_autoencoder
 
 MEASURES = ("test_mse", "knn1_accuracy", "silhouette", "clipped_share")
 
@@ -50,7 +50,8 @@ def body(run) -> None:
         values = np.array([r[m] for r in per_seed.values()])
         summary[m] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
                       "min": float(values.min()), "max": float(values.max())}
-    run.save_results("seeds", {"seeds": list(run.args.seeds), "per_seed": per_seed, "summary": summary})
+    run.save_results("seeds", {"seeds": list(run.args.seeds), "per_seed": per_seed, "summary": summary,
+                               "recipe": recipe(base)})
     print(f"seeds: test MSE {summary['test_mse']['mean']:.5f} +- {summary['test_mse']['std']:.5f}, 1-NN "
           f"{100 * summary['knn1_accuracy']['mean']:.1f} +- {100 * summary['knn1_accuracy']['std']:.1f} % over "
           f"{len(per_seed)} seeds ({run.wall_time():.1f} s)")

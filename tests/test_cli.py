@@ -117,8 +117,8 @@ def test_unknown_step_in_run_sh_names_the_registered_ones():
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
         "python -m mnist_ae run: error: argument STEP: unknown step 'astrology' (choose from all exercise_1 "
-        "exercise_2 exercise_3 exercise_4 exercise_5 vae_likelihood exercise_6 code_size latent_exploration "
-        "finetune denoising generation_quality seeds benchmark report)")
+        "exercise_2 exercise_3 exercise_4 exercise_5 vae_2d vae_16d vae_likelihood exercise_6 code_size latent_exploration "
+        "finetune denoising generation_quality seeds explorer benchmark report)")
 
 
 def training_until_first_checkpoint(tmp_path, **popen):

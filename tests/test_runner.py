@@ -183,6 +183,15 @@ def test_a_step_sees_its_own_script_as_argv0(fake, monkeypatch):
     assert sys.argv == before  # restored
 
 
+def test_a_steps_own_args_reach_its_script_before_the_runners_flags(fake, monkeypatch):
+    script = fake.dir / "scripts" / "third.py"
+    script.write_text(script.read_text().replace("return 0", "return 0 if args.get('--latent-dim') == '16' else 3"))
+    monkeypatch.setattr(steps, "STEPS", tuple(dataclasses.replace(s, args=("--latent-dim", "16")) if s.name == "third"
+                                              else s for s in steps.STEPS))
+    assert fake.run(["third"]) == 0
+    assert fake.runs() == ["third"]
+
+
 def test_a_bug_is_one_line_with_the_traceback_in_a_file(fake, capsys, monkeypatch):
     monkeypatch.setenv("FAKE_FAIL_third", "bug")
     assert fake.run() == EXIT_ERROR

@@ -95,7 +95,7 @@ class Pipeline:
 
     def argv(self, step: steps.Step) -> list[str]:
         """The flags the step's `main` gets: where its outputs go, and quick mode."""
-        flags = ["--quick"] if self.quick else []
+        flags = [*step.args, *(["--quick"] if self.quick else [])]
         flags += ["--figures-dir", str(self.figures), "--results-dir", str(self.results)]
         if step.site:
             return flags + ["--cache-dir", str(self.cache_dir), "--site-dir", str(self.site_dir(step))]

@@ -37,7 +37,8 @@ class Step:
     `alone`: when steps run side by side, it runs with no other step beside it and all the cores
     (it uses them well itself, or it times the machine) and the steps after it wait for it;
     `on_demand`: too long for the whole job, so not part of `run all` (run it by name, e.g.
-    `bash run.sh run seeds`); the report quotes its results when they are present;
+    `bash run.sh run seeds`); the report quotes its results when they are present; `args`: flags
+    its script gets besides the runner's (one script can serve several steps);
     `site`: instead of figures and a result file it builds a folder of that name under `build/`
     (`build/quick/` in quick mode, see `site_dir`), never committed, whose last file written is
     `SITE_MANIFEST` (its output, which its headline reads).
@@ -54,6 +55,7 @@ class Step:
     sources: tuple[str, ...] = ()
     alone: bool = False
     on_demand: bool = False
+    args: tuple[str, ...] = ()
     site: str = ""
 
     @property
@@ -98,13 +100,18 @@ STEPS: tuple[Step, ...] = (
          headline=lambda r: f"test accuracy {_pct(r['test_accuracy'])}"),
     Step("exercise_5", "15 x 15 grid decoded over the code box", ("ex5_latent_grid.png", "ex5_grid_over_scatter.png"),
          needs=("exercise_1", "exercise_4"), headline=lambda r: f"{r['grid_size']}x{r['grid_size']} grid"),
-    Step("vae_likelihood", "Bernoulli VAEs: test ELBO and NLL in nats (trains)", _both("ex6_likelihood_curves"),
-         alone=True,
+    # The VAEs train in steps of their own so that they can run beside exercises 1 and 4.
+    *(Step(f"vae_{d}d", f"the {d}-D Bernoulli VAE of exercise 6 and the likelihood study (trains)", in_report=False,
+           script="vae_training", args=("--latent-dim", str(d)),
+           headline=lambda r: f"test ELBO {r['test_elbo_nats']:.2f} nats") for d in (2, 16)),
+    Step("vae_likelihood", "Bernoulli VAEs: test ELBO and NLL in nats by importance sampling",
+         _both("ex6_likelihood_curves"), needs=("vae_2d", "vae_16d"),
          headline=lambda r: f"NLL {r['latent_16']['test_nll_nats']:.1f} nats (16-D)"),
     Step("exercise_6", "variational autoencoders: the likelihood study's 2-D and 16-D Bernoulli VAEs",
          ("ex6_latent_means.png", "ex6_latent_grid.png", "ex6_grid_over_means.png", "ex6_grids_ae_vs_vae.png",
           "ex6_reconstructions.png", "ex6_high_latent_pca.png"),
-         needs=("exercise_1", "exercise_4"), headline=lambda r: f"2-D VAE test MSE {r['latent_2']['test_mse']:.4f}"),
+         needs=("exercise_1", "exercise_4", "vae_2d", "vae_16d"),
+         headline=lambda r: f"2-D VAE test MSE {r['latent_2']['test_mse']:.4f}"),
     Step("code_size", "autoencoders of code size 1-32: Optuna search, AE8 and AE32 tested (trains)",
          ("code_size_reconstructions.png",
           *_both("code_size_best_val", "code_size_mean_best5", "code_size_history", "code_size_finalist_curves")),
@@ -120,7 +127,7 @@ STEPS: tuple[Step, ...] = (
           *_both("denoising_noise_curve")), needs=("code_size",),
          headline=lambda r: f"test MSE Gaussian {r['gaussian']['test_mse']:.4f}, erasing {r['erasing']['test_mse']:.4f}"),
     Step("generation_quality", "generated images read by exercise 4's classifier: digits seen, Fréchet distance",
-         ("generation_samples.png",), needs=("exercise_1", "exercise_4", "vae_likelihood", "code_size"),
+         ("generation_samples.png",), needs=("exercise_1", "exercise_4", "vae_2d", "vae_16d", "code_size"),
          headline=lambda r: f"Fréchet distance 2-D VAE prior {r['vae2_prior']['frechet_distance']:.1f} "
                             f"(real data {r['real_data_floor']:.1f})"),
     Step("seeds", "exercise 1's autoencoder retrained with more seeds: how much its numbers vary (on demand)",

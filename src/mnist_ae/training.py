@@ -42,6 +42,16 @@ class AEConfig:
     output_bias: float = models.OUTPUT_BIAS_INIT
 
 
+def recipe(config) -> dict:
+    """A training config's settings without its seed: what runs must share to be compared across seeds.
+
+    Example:
+        >>> recipe(AEConfig(seed=3)) == recipe(AEConfig())
+        True
+    """
+    return {k: v for k, v in dataclasses.asdict(config).items() if k != "seed"}
+
+
 @dataclasses.dataclass(frozen=True)
 class ClassifierConfig:
     """Exercise 4 recipe (defaults are the full run's).
