@@ -183,6 +183,15 @@ def test_a_step_sees_its_own_script_as_argv0(fake, monkeypatch):
     assert sys.argv == before  # restored
 
 
+def test_only_the_whole_job_writes_pipeline_json(fake):
+    assert fake.run(["all"]) == 0
+    whole = fake.summary()
+    assert fake.run(["third"], force=True) == 0
+    assert fake.summary() == whole  # untouched by a run of one step
+    last = json.loads((fake.dir / "state" / "full" / "last_run.json").read_text())
+    assert statuses(last) == {"third": "ran"}
+
+
 def test_a_steps_own_args_reach_its_script_before_the_runners_flags(fake, monkeypatch):
     script = fake.dir / "scripts" / "third.py"
     script.write_text(script.read_text().replace("return 0", "return 0 if args.get('--latent-dim') == '16' else 3"))

@@ -89,6 +89,7 @@ class Pipeline:
         self.state = (state_dir or paths.PIPELINE_STATE) / ("quick" if quick else "full")
         self.sites = sites  # where `site` steps build (None: each step's own `site_dir`)
         self.outcomes: list[Outcome] = []
+        self.whole_job = True  # `run` says whether these are all of `run all`'s steps
         self.started = time.perf_counter()
 
     # --- up-to-date bookkeeping ------------------------------------------------------------
@@ -167,7 +168,9 @@ class Pipeline:
                 "steps": [dataclasses.asdict(o) for o in self.outcomes]}
 
     def write_summary(self) -> Path:
-        path = self.results / "pipeline.json"
+        # Only the whole job's summary is the committed `pipeline.json` the report quotes; a run of
+        # some steps (e.g. `run seeds`, `explore`) keeps its own beside the stamps.
+        path = self.results / "pipeline.json" if self.whole_job else self.state / "last_run.json"
         with atomic_write(path) as tmp:
             tmp.write_text(json.dumps(self.summary(), indent=2) + "\n")
         return path
@@ -289,6 +292,7 @@ def run(names: list[str], quick: bool = False, start: str | None = None, force: 
     """Run the selected steps; return 0, `EXIT_ERROR` or `EXIT_INTERRUPTED`."""
     chosen = select(names, start)
     pipe = pipeline or Pipeline(quick)
+    pipe.whole_job = "all" in names
     pipe.force = pipe.force or force
     jobs = default_jobs() if jobs is None else jobs
     if jobs < 1:

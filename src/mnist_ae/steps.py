@@ -135,7 +135,7 @@ STEPS: tuple[Step, ...] = (
          headline=lambda r: f"test MSE {r['summary']['test_mse']['mean']:.4f} +- {r['summary']['test_mse']['std']:.4f} "
                             f"over {len(r['seeds'])} seeds"),
     Step("explorer", "latent-space explorer: a static page that decodes any code in the browser (on demand)",
-         results=False, needs=("exercise_1", "vae_likelihood", "code_size"), in_report=False, on_demand=True,
+         results=False, needs=("exercise_1", "vae_2d", "vae_16d", "code_size"), in_report=False, on_demand=True,
          site="explorer", sources=_files_under("src/mnist_ae/explorer"),
          headline=lambda m: f"{len(m['panels'])} panels ({', '.join(m['panels'])}), {m['n_points']} test codes each"),
     Step("benchmark", "training throughput and FLOPs", in_report=False, alone=True,
