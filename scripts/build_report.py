@@ -18,7 +18,9 @@ from mnist_ae.atomic import atomic_write
 from mnist_ae.errors import guard
 
 LONG_BUDGET = "long_budget/vae_likelihood.json"
-OPTIONAL = {"long_budget": LONG_BUDGET, "pipeline": "pipeline.json", "benchmark": "benchmark.json"}
+OPTIONAL = {"long_budget": LONG_BUDGET, "pipeline": "pipeline.json", "benchmark": "benchmark.json",
+            "explorer": "explorer.json"}  # the explorer's timings (`bash run.sh explore --measure`)
+EXPLORER_SCREENSHOT = "explorer.png"  # shown with its timings, when both exist
 
 
 def check_inputs(figures: Path, results: Path, quick: bool) -> None:
@@ -50,6 +52,8 @@ def build(figures: Path, results: Path, output: Path, quick: bool) -> Path:
     for name, relative in optional.items():  # shown when present (longer runs, the runner's timings)
         if (results / relative).is_file():
             inputs[name] = "/" + str((results / relative).relative_to(root))
+    if "explorer" in inputs and not (figures / EXPLORER_SCREENSHOT).is_file():
+        del inputs["explorer"]
     with atomic_write(output) as tmp:
         typst.compile(str(paths.REPORT_SOURCE), output=str(tmp), root=str(root), sys_inputs=inputs)
     return output
