@@ -103,7 +103,7 @@ STEPS: tuple[Step, ...] = (
     # One step per VAE, so they train beside exercises 1 and 4 (one core each) rather than after them.
     # Measured in a fresh run (2 cores): the 2-D VAE took 863 s and the 16-D 710 s that way, against
     # 540 and 341 s alone on both cores, yet the seven steps of exercises 1-6 ended at 1641 s side by
-    # side; with the VAEs alone those parts add up to ~1750 s (both cores busy beats one core idle).
+    # side; with the VAEs alone those parts add up to ~1760 s (both cores busy beats one core idle).
     *(Step(f"vae_{d}d", f"the {d}-D Bernoulli VAE of exercise 6 and the likelihood study (trains)", in_report=False,
            script="vae_training", args=("--latent-dim", str(d)),
            headline=lambda r: f"test ELBO {r['test_elbo_nats']:.2f} nats") for d in (2, 16)),
