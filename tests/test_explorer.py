@@ -189,7 +189,10 @@ def test_a_taken_port_is_one_line(small_site, capsys):
 def test_serving_prints_the_url_serves_wasm_and_stops_cleanly_on_ctrl_c(small_site):
     process = subprocess.Popen([sys.executable, str(paths.SCRIPTS / "explorer.py"), "--serve", "--port", "0",
                                 "--site-dir", str(small_site[0])], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True,
+                               # A shell starts background jobs with SIGINT ignored and children inherit
+                               # that (CI may run the suite so): restore the default, as a terminal has it.
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         line = process.stdout.readline()
         assert line.startswith(f"explorer: serving {small_site[0]}/ at http://127.0.0.1:") and "(Ctrl-C stops)" in line
