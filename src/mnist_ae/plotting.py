@@ -121,7 +121,8 @@ def per_digit_bars(series: dict[str, np.ndarray], path, chance: float, ylabel="a
         ax.bar(np.arange(10) + (i - (len(series) - 1) / 2) * width, 100 * np.asarray(values), width, label=label)
     ax.axhline(100 * chance, color="k", ls="--", lw=1, label=f"chance ({100 * chance:.1f} %)")
     ax.set_xticks(range(10)), ax.set_xlabel("digit"), ax.set_ylabel(ylabel), ax.set_ylim(0, 100)
-    ax.legend(fontsize=8, loc="lower right"), ax.grid(axis="y", alpha=0.3)
+    # Beside the axes: inside, it covers some digit's bars whichever corner it takes.
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1)), ax.grid(axis="y", alpha=0.3)
     return save(fig, path, vector=True)
 
 
