@@ -116,6 +116,10 @@ class Pipeline:
         except (OSError, ValueError):
             return None
 
+    def uses_tensorflow(self, step: steps.Step) -> bool:
+        """Whether `step` needs TensorFlow started (every step of this project but the report)."""
+        return self.tensorflow and bool(step.results or step.site)
+
     def site_dir(self, step: steps.Step) -> Path:
         return self.sites / step.site if self.sites else step.site_dir(self.quick)
 
@@ -352,7 +356,7 @@ class InOrder:
                 if self.reuse(step):
                     continue
                 print(f"{self.tag(step)} {step.name} — {step.title}", flush=True)
-                if self.pipe.tensorflow and (step.results or step.site) and not self.tensorflow_started:
+                if self.pipe.uses_tensorflow(step) and not self.tensorflow_started:
                     start_tensorflow()
                     self.tensorflow_started = True
                 began = time.perf_counter()
@@ -412,8 +416,7 @@ class SideBySide(InOrder):
         others = ", ".join(r.step.name for r in self.running.values())
         print(f"{self.tag(step)} {step.name} — {step.title}{f' (beside {others})' if others else ''}", flush=True)
         cores = os.cpu_count() or 1
-        keras_step = self.pipe.tensorflow and (step.results or step.site)  # every step but the report
-        threads = (cores if step.alone else max(1, cores // self.jobs)) if keras_step else 0
+        threads = (cores if step.alone else max(1, cores // self.jobs)) if self.pipe.uses_tensorflow(step) else 0
         command = [sys.executable, "-m", "mnist_ae.worker", step.name, str(step.script_path), str(threads),
                    str(self.pipe.error_log(step)), *self.pipe.argv(step)]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
