@@ -301,3 +301,31 @@ def test_a_site_step_builds_its_folder_and_is_reused_while_its_manifest_is_intac
     assert runner.run(["site"], pipeline=pipe(), jobs=fake.jobs) == 0
     assert fake.runs() == ["site"]
     assert steps.get("site").site_dir(quick=True) == paths.QUICK_ROOT / "page"
+
+
+def test_critical_path_adds_the_longest_chain_of_steps_that_need_it():
+    a, b, c, d = (steps.Step(n, "", needs=needs) for n, needs in (("a", ()), ("b", ("a",)), ("c", ()), ("d", ("a", "c"))))
+    chain = runner.critical_path([a, b, c, d], {"a": 10, "b": 50, "c": 40, "d": 5})
+    assert chain == {"a": 60.0, "b": 50.0, "c": 45.0, "d": 5.0}
+    assert runner.critical_path([a, b], {}) == {"a": 0.0, "b": 0.0}  # no record: registry order
+
+
+@pytest.mark.parametrize("fake", [2], indirect=True, ids=["side-by-side"])
+def test_side_by_side_starts_the_longest_chain_first(fake, monkeypatch):
+    # The recorded run says third is long and first + second short: third and first start, third before first.
+    record = fake.dir / "recorded.json"
+    record.write_text(json.dumps({"steps": [{"name": "first", "status": "ran", "wall_time_s": 1.0},
+                                            {"name": "second", "status": "reused", "wall_time_s": 0.1,
+                                             "last_run_wall_time_s": 1.0},
+                                            {"name": "third", "status": "ran", "wall_time_s": 9.0}]}))
+    pipe = fake.pipeline()
+    pipe.estimates = record
+    assert pipe.expected_seconds() == {"first": 1.0, "second": 1.0, "third": 9.0}
+    side = runner.SideBySide(pipe, list(steps.STEPS), 2)
+    assert [s.name for s in side.in_order_to_start()] == ["third", "first", "second"]
+    monkeypatch.setattr(steps, "STEPS", tuple(dataclasses.replace(s, alone=s.name == "second") for s in steps.STEPS))
+    side = runner.SideBySide(pipe, list(steps.STEPS), 2)
+    assert [s.name for s in side.in_order_to_start()] == ["first", "second", "third"]  # third waits for alone second
+    pipe.estimates = fake.dir / "missing.json"
+    assert [s.name for s in runner.SideBySide(pipe, list(steps.STEPS), 2).in_order_to_start()] == \
+        ["first", "second", "third"]

@@ -9,8 +9,9 @@ it stopped: finished steps are reused and training resumes from its last checkpo
 With `--jobs J` (default 2 on a machine with 2 or more cores, see `default_jobs`) up to J steps
 whose needs are done run side by side, each in a process of its own (`mnist_ae.worker`) holding
 TensorFlow to its share of the cores, and every line they print is prefixed with `[k/N step]`.
-A step marked `alone` (one that uses every core itself, like the wide VAEs' training, or the
-benchmark, which times the machine) runs with nothing beside it and all the cores. With
+The longest remaining chain of steps starts first (durations from the committed run's
+`pipeline.json`). A step marked `alone` (the benchmark, which times the machine) runs with
+nothing beside it and all the cores. With
 `--jobs 1` the steps run one after the other in this process (TensorFlow starts once).
 
 "Up to date" is decided by a stamp per step in `.cache/pipeline/<full|quick>/<step>.json`: a
@@ -79,8 +80,11 @@ class Pipeline:
 
     def __init__(self, quick: bool, force: bool = False, state_dir: Path | None = None,
                  figures: Path | None = None, results: Path | None = None, cache_dir: Path | None = None,
-                 report: Path | None = None, tensorflow: bool = True, sites: Path | None = None):
+                 report: Path | None = None, tensorflow: bool = True, sites: Path | None = None,
+                 estimates: Path | None = None):
         self.quick, self.force = quick, force
+        # Step durations to plan a side-by-side run with: the committed full run's `pipeline.json`.
+        self.estimates = estimates or paths.output_dirs(False)[1] / "pipeline.json"
         self.tensorflow = tensorflow  # False: the steps are not this project's (the runner's tests)
         self.cache_dir = cache_dir or paths.MODEL_CACHE
         self.report = report or paths.report_pdf(quick)
@@ -178,6 +182,17 @@ class Pipeline:
         with atomic_write(path) as tmp:
             tmp.write_text(json.dumps(self.summary(), indent=2) + "\n")
         return path
+
+    def expected_seconds(self) -> dict[str, float]:
+        """Each step's wall time in the run recorded in `estimates` ({} when there is none): what it
+        took there, or for a step that run reused, what producing its outputs took."""
+        try:
+            recorded = json.loads(self.estimates.read_text())["steps"]
+            took = {s["name"]: s["wall_time_s"] if s["status"] == "ran" else s.get("last_run_wall_time_s")
+                    for s in recorded}
+            return {name: float(t) for name, t in took.items() if t is not None}
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}
 
     def print_summary(self, out=None) -> None:
         out = out or sys.stdout
@@ -378,9 +393,34 @@ class Running:
     open_streams: int = 2
 
 
+def critical_path(chosen: list[steps.Step], seconds: dict[str, float]) -> dict[str, float]:
+    """For each step, the expected seconds from its start to the end of the longest chain of
+    chosen steps that need it (itself included): what to start first so no lane waits at the end.
+
+    Example:
+        >>> a, b, c = steps.Step("a", ""), steps.Step("b", "", needs=("a",)), steps.Step("c", "")
+        >>> critical_path([a, b, c], {"a": 10, "b": 50, "c": 40})
+        {'a': 60.0, 'b': 50.0, 'c': 40.0}
+    """
+    names = {s.name for s in chosen}
+    users = {s.name: [u for u in chosen if s.name in steps.needs_of(u)] for s in chosen}
+    length: dict[str, float] = {}
+
+    def chain(step: steps.Step) -> float:
+        if step.name not in length:
+            length[step.name] = float(seconds.get(step.name, 0.0)) + max(
+                (chain(u) for u in users[step.name] if u.name in names), default=0.0)
+        return length[step.name]
+
+    return {s.name: chain(s) for s in chosen}
+
+
 class SideBySide(InOrder):
-    """Up to `jobs` steps at once, each in a `mnist_ae.worker` process, started in registry order
-    as soon as the steps they need are done; their lines are shown prefixed with `[k/N step]`."""
+    """Up to `jobs` steps at once, each in a `mnist_ae.worker` process, started as soon as the
+    steps they need are done, the longest remaining chain first (`critical_path` on the durations
+    of the last recorded full run; registry order without one, and between equals); their lines
+    are shown prefixed with `[k/N step]`. An `alone` step and the steps after it in the registry
+    wait for the steps before it."""
 
     GRACE_S = 30  # after Ctrl-C, how long a step may take to save its checkpoint and stop
 
@@ -390,6 +430,7 @@ class SideBySide(InOrder):
         self.pending, self.running, self.done = list(chosen), {}, set()
         self.lines: queue.Queue = queue.Queue()
         self.code = 0
+        self.chain = critical_path(chosen, pipe.expected_seconds())
 
     def ready(self, step: steps.Step) -> bool:
         chosen = {s.name for s in self.chosen}
@@ -397,7 +438,7 @@ class SideBySide(InOrder):
 
     def start_ready_steps(self) -> None:
         """Start (or reuse) pending steps whose needs are done, in order, while lanes are free."""
-        for step in list(self.pending):
+        for step in self.in_order_to_start():
             if self.code != 0 or len(self.running) >= self.jobs:
                 return
             if any(r.step.alone for r in self.running.values()):
@@ -411,6 +452,13 @@ class SideBySide(InOrder):
                 self.done.add(step.name)
                 continue
             self.launch(step)
+
+    def in_order_to_start(self) -> list[steps.Step]:
+        """The pending steps before the first `alone` one, longest chain first (a stable sort keeps
+        registry order between equals), then that step and the rest in registry order."""
+        cut = next((i for i, s in enumerate(self.pending) if s.alone), len(self.pending))
+        head = sorted(self.pending[:cut], key=lambda s: -self.chain[s.name])
+        return head + self.pending[cut:]
 
     def launch(self, step: steps.Step) -> None:
         others = ", ".join(r.step.name for r in self.running.values())

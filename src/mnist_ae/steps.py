@@ -118,7 +118,7 @@ STEPS: tuple[Step, ...] = (
     Step("code_size", "autoencoders of code size 1-32: Optuna search, AE8 and AE32 tested (trains)",
          ("code_size_reconstructions.png",
           *_both("code_size_best_val", "code_size_mean_best5", "code_size_history", "code_size_finalist_curves")),
-         alone=True, headline=lambda r: f"test MSE AE8 {r['test_mse']['8']:.4f}, AE32 {r['test_mse']['32']:.4f}"),
+         headline=lambda r: f"test MSE AE8 {r['test_mse']['8']:.4f}, AE32 {r['test_mse']['32']:.4f}"),
     Step("latent_exploration", "AE8 and AE32 codes: PCA and t-SNE in 2-D and 3-D, PCA generation",
          ("latent_pca_tsne_2d.png", "latent_3d.png", "latent_pca_generation.png"), needs=("code_size",),
          headline=lambda r: f"t-SNE 2-D 1-NN AE8 {_pct(r['8']['separation']['tsne_2d']['knn1_accuracy'])}"),
