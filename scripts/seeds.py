@@ -3,8 +3,11 @@
 One seed on one machine is one sample: the same command on another CPU trains another model.
 This retrains the exercise 1 autoencoder (same recipe and flags) for each of `--seeds` (seed 0 is
 exercise 1's own model, from the cache) and measures on each what the report quotes: the test
-MSE, exercise 3's 1-NN accuracy, exercise 2's silhouette and the share of codes clipped at zero.
-Writes each seed's numbers and their mean and standard deviation. Too long for the whole job
+MSE, exercise 3's 1-NN accuracy, exercise 2's silhouette and the share of codes clipped at zero,
+and per digit what the report's per-digit claims rest on (test MSE, silhouette, 1-NN accuracy
+and whether it is significantly above or below the overall one). Writes each seed's numbers,
+their mean and standard deviation, and for each per-digit claim in how many seeds each digit
+makes it (`per_digit_counts`), so the report says which claims hold across seeds. Too long for the whole job
 (one exercise 1 training per seed): `bash run.sh run seeds`; the report quotes it when present.
 """
 
@@ -29,11 +32,29 @@ def measure(run, config: AEConfig) -> dict:
     codes = np.concatenate([train_codes, test_codes])
     labels = np.concatenate([run.y_train, run.y_test])
     summary = evaluation.cluster_summary(codes, labels, seed=config.seed)
+    intervals = evaluation.accuracy_intervals(run.y_test, predicted)
     return {"test_mse": evaluation.reconstruction_mse(trained.autoencoder, run.x_test)["mse"],
             "knn1_accuracy": float(np.mean(predicted == run.y_test)),
             "silhouette": summary["silhouette"],
             "clipped_share": float(np.mean(codes == 0)),  # coordinates at exactly 0, both together
+            "per_digit": {"test_mse": evaluation.per_class_mse(trained.autoencoder, run.x_test, run.y_test),
+                          "silhouette": {d: v["silhouette"] for d, v in summary["per_digit"].items()},
+                          "knn1_accuracy": {d: v["accuracy"] for d, v in intervals.items()},
+                          "knn1_versus_overall": {d: v["versus_overall"] for d, v in intervals.items()}},
             "model_from_cache": trained.cached}
+
+
+def per_digit_counts(per_seed: dict) -> dict:
+    """For each per-digit claim the report makes, in how many seeds each digit makes it: among the
+    three best/worst reconstructed (test MSE), the three clearest/most overlapped clusters
+    (silhouette), significantly better/worse than the overall 1-NN accuracy."""
+    runs = [r["per_digit"] for r in per_seed.values()]
+    mse = evaluation.extremes_per_run([r["test_mse"] for r in runs])
+    silhouette = evaluation.extremes_per_run([r["silhouette"] for r in runs])
+    side = lambda s: {d: sum(r["knn1_versus_overall"].get(d) == s for r in runs) for d in runs[0]["test_mse"]}  # noqa: E731
+    return {"best_reconstructed": mse["lowest"], "worst_reconstructed": mse["highest"],
+            "clearest_clusters": silhouette["highest"], "most_overlapped": silhouette["lowest"],
+            "knn1_better": side("better"), "knn1_worse": side("worse")}
 
 
 def body(run) -> None:
@@ -51,7 +72,7 @@ def body(run) -> None:
         summary[m] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
                       "min": float(values.min()), "max": float(values.max())}
     run.save_results("seeds", {"seeds": list(run.args.seeds), "per_seed": per_seed, "summary": summary,
-                               "recipe": recipe(base)})
+                               "per_digit_counts": per_digit_counts(per_seed), "recipe": recipe(base)})
     print(f"seeds: test MSE {summary['test_mse']['mean']:.5f} +- {summary['test_mse']['std']:.5f}, 1-NN "
           f"{100 * summary['knn1_accuracy']['mean']:.1f} +- {100 * summary['knn1_accuracy']['std']:.1f} % over "
           f"{len(per_seed)} seeds ({run.wall_time():.1f} s)")

@@ -100,3 +100,11 @@ def test_read_grid_measures_what_a_decoded_grid_shows():
     assert r["bottom_row"] == [1, 4] and r["left_column"] == [1, 7] and r["predicted"] == [[7, 3], [1, 4]]
     over_prior = evaluation.read_grid(FixedClassifier(p), np.zeros((4, 32, 32, 1)), None)
     assert over_prior["empty_tiles"] == 0 and over_prior["confident_share_empty"] is None
+
+
+def test_extremes_per_run_counts_each_class_in_the_k_lowest_and_highest_of_every_run():
+    runs = [{"0": 0.1, "1": 0.5, "2": 0.3, "3": 0.9}, {"0": 0.2, "1": 0.1, "2": 0.8, "3": 0.7}]
+    counts = evaluation.extremes_per_run(runs, k=2)
+    assert counts["lowest"] == {"0": 2, "1": 1, "2": 1, "3": 0}
+    assert counts["highest"] == {"0": 0, "1": 1, "2": 1, "3": 2}
+    assert evaluation.extremes_per_run([]) == {"lowest": {}, "highest": {}}

@@ -180,6 +180,12 @@ def test_the_on_demand_seed_study(quick_run):
     values = [sd["per_seed"][k]["test_mse"] for k in ("0", "5")]
     assert sd["summary"]["test_mse"]["mean"] == pytest.approx(np.mean(values))
     assert sd["summary"]["test_mse"]["std"] == pytest.approx(np.std(values, ddof=1))
+    assert sd["per_seed"]["0"]["per_digit"]["test_mse"] == pytest.approx(ex1["per_digit_test_mse"], rel=1e-6)
+    counts = sd["per_digit_counts"]
+    for lowest, highest in (("best_reconstructed", "worst_reconstructed"), ("most_overlapped", "clearest_clusters")):
+        assert sum(counts[lowest].values()) == sum(counts[highest].values()) == 3 * 2  # three digits per seed
+    ranked = lambda seed: sorted(range(10), key=lambda d: sd["per_seed"][seed]["per_digit"]["test_mse"][str(d)])  # noqa: E731
+    assert all(counts["best_reconstructed"][str(d)] == sum(d in ranked(s)[:3] for s in ("0", "5")) for d in range(10))
 
 
 def test_second_run_reuses_the_cached_model(quick_run):
@@ -269,3 +275,26 @@ def test_report_shows_an_optional_long_budget_likelihood_run(quick_run, tmp_path
     (results / "long_budget" / "vae_likelihood.json").unlink()
     assert script("build_report").main(args) == 0
     assert with_long > out.stat().st_size  # the extra table is there only when the file is
+
+
+def test_report_says_which_per_digit_claims_hold_across_seeds(quick_run, tmp_path):
+    """With a seed study of the same recipe, each per-digit claim names the digits it holds for in every seed."""
+    dirs, _ = quick_run
+    results = tmp_path / "results"
+    shutil.copytree(dirs["results"], results)
+    ex1 = json.loads((results / "exercise_1.json").read_text())
+    best = sorted(ex1["per_digit_test_mse"], key=ex1["per_digit_test_mse"].get)[:3]
+    one = {"test_mse": 0.05, "knn1_accuracy": 0.5, "silhouette": 0.1, "clipped_share": 0.01}
+    counts = {claim: dict.fromkeys(map(str, range(10)), 0) for claim in
+              ("best_reconstructed", "worst_reconstructed", "clearest_clusters", "most_overlapped", "knn1_better",
+               "knn1_worse")}
+    counts["best_reconstructed"].update({best[0]: 2, best[1]: 2, best[2]: 1})
+    seeds = {"seeds": [0, 7], "per_seed": {"0": one, "7": one}, "recipe": ex1["recipe"], "per_digit_counts": counts,
+             "summary": {m: {"mean": v, "std": 0.0} for m, v in one.items()},
+             "provenance": {"quick": True, "wall_time_s": 1.0}}
+    (results / "seeds.json").write_text(json.dumps(seeds))
+    out = tmp_path / "report.pdf"
+    args = ["--quick", "--figures-dir", str(dirs["figures"]), "--results-dir", str(results), "--output", str(out)]
+    assert script("build_report").main(args) == 0
+    text = pdf_text(out)
+    assert f"(across the 2 seeds of the seed study: {best[0]} and {best[1]} in every seed; {best[2]} in 1 of 2)" in text

@@ -102,6 +102,28 @@ def per_class_mse(autoencoder, x, labels, num_classes: int = 10, batch_size: int
     return {str(c): float(errors[labels == c].mean()) for c in range(num_classes) if np.any(labels == c)}
 
 
+def extremes_per_run(runs: list[dict[str, float]], k: int = 3) -> dict[str, dict[str, int]]:
+    """In how many runs each class is among the `k` lowest and the `k` highest of a per-class measure.
+
+    `runs` holds one {class: value} per run (e.g. per-digit test MSE for each seed); a claim such as
+    "digit 1 is reconstructed best" holds across runs when its count is `len(runs)`.
+
+    Example:
+        >>> r = extremes_per_run([{"0": 1, "1": 2, "2": 3}, {"0": 1, "1": 3, "2": 2}], k=1)
+        >>> r["lowest"], r["highest"]
+        ({'0': 2, '1': 0, '2': 0}, {'0': 0, '1': 1, '2': 1})
+    """
+    classes = sorted(runs[0], key=int) if runs else []
+    counts = {"lowest": dict.fromkeys(classes, 0), "highest": dict.fromkeys(classes, 0)}
+    for values in runs:
+        order = sorted(classes, key=lambda c: (values[c], int(c)))
+        for c in order[:k]:
+            counts["lowest"][c] += 1
+        for c in order[-k:]:
+            counts["highest"][c] += 1
+    return counts
+
+
 CONFIDENT = 0.9  # a generated image "is" a digit when the classifier gives it at least this probability
 
 
