@@ -115,6 +115,8 @@ STEPS: tuple[Step, ...] = (
           "ex6_reconstructions.png", "ex6_high_latent_pca.png"),
          needs=("exercise_1", "exercise_4", "vae_2d", "vae_16d"),
          headline=lambda r: f"2-D VAE test MSE {r['latent_2']['test_mse']:.4f}"),
+    # Not `alone`: with one worker its search and finalists keep a second core only partly busy, so
+    # it trains on one core beside the others (side by side the job is bound by core-seconds).
     Step("code_size", "autoencoders of code size 1-32: Optuna search, AE8 and AE32 tested (trains)",
          ("code_size_reconstructions.png",
           *_both("code_size_best_val", "code_size_mean_best5", "code_size_history", "code_size_finalist_curves")),
