@@ -5,7 +5,7 @@ This retrains the exercise 1 autoencoder (same recipe and flags) for each of `--
 exercise 1's own model, from the cache) and measures on each what the report quotes: the test
 MSE, exercise 3's 1-NN accuracy, exercise 2's silhouette and the share of codes clipped at zero,
 and per digit what the report's per-digit claims rest on (test MSE, silhouette, 1-NN accuracy
-and whether it is significantly above or below the overall one). Writes each seed's numbers,
+and whether it is significantly above or below the overall one, the most confused pairs). Writes each seed's numbers,
 their mean and standard deviation, and for each per-digit claim in how many seeds each digit
 makes it (`per_digit_counts`), so the report says which claims hold across seeds. Too long for the whole job
 (one exercise 1 training per seed): `bash run.sh run seeds`; the report quotes it when present.
@@ -41,20 +41,24 @@ def measure(run, config: AEConfig) -> dict:
                           "silhouette": {d: v["silhouette"] for d, v in summary["per_digit"].items()},
                           "knn1_accuracy": {d: v["accuracy"] for d, v in intervals.items()},
                           "knn1_versus_overall": {d: v["versus_overall"] for d, v in intervals.items()}},
+            "confused_pairs": evaluation.confused_pairs(run.y_test, predicted, top=3),
             "model_from_cache": trained.cached}
 
 
 def per_digit_counts(per_seed: dict) -> dict:
     """For each per-digit claim the report makes, in how many seeds each digit makes it: among the
     three best/worst reconstructed (test MSE), the three clearest/most overlapped clusters
-    (silhouette), significantly better/worse than the overall 1-NN accuracy."""
+    (silhouette), significantly better/worse than the overall 1-NN accuracy; and in how many seeds
+    each pair of digits ("3/5") is among the three the 1-NN classifier confuses most."""
     runs = [r["per_digit"] for r in per_seed.values()]
     mse = evaluation.extremes_per_run([r["test_mse"] for r in runs])
     silhouette = evaluation.extremes_per_run([r["silhouette"] for r in runs])
     side = lambda s: {d: sum(r["knn1_versus_overall"].get(d) == s for r in runs) for d in runs[0]["test_mse"]}  # noqa: E731
+    pairs = [f"{c['pair'][0]}/{c['pair'][1]}" for r in per_seed.values() for c in r["confused_pairs"]]
     return {"best_reconstructed": mse["lowest"], "worst_reconstructed": mse["highest"],
             "clearest_clusters": silhouette["highest"], "most_overlapped": silhouette["lowest"],
-            "knn1_better": side("better"), "knn1_worse": side("worse")}
+            "knn1_better": side("better"), "knn1_worse": side("worse"),
+            "confused_pairs": {pair: pairs.count(pair) for pair in sorted(set(pairs))}}
 
 
 def body(run) -> None:

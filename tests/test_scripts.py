@@ -186,6 +186,8 @@ def test_the_on_demand_seed_study(quick_run):
         assert sum(counts[lowest].values()) == sum(counts[highest].values()) == 3 * 2  # three digits per seed
     ranked = lambda seed: sorted(range(10), key=lambda d: sd["per_seed"][seed]["per_digit"]["test_mse"][str(d)])  # noqa: E731
     assert all(counts["best_reconstructed"][str(d)] == sum(d in ranked(s)[:3] for s in ("0", "5")) for d in range(10))
+    pairs = [f"{c['pair'][0]}/{c['pair'][1]}" for s in ("0", "5") for c in sd["per_seed"][s]["confused_pairs"]]
+    assert counts["confused_pairs"] == {p: pairs.count(p) for p in set(pairs)} and len(pairs) <= 6
 
 
 def test_second_run_reuses_the_cached_model(quick_run):
@@ -288,6 +290,9 @@ def test_report_says_which_per_digit_claims_hold_across_seeds(quick_run, tmp_pat
     counts = {claim: dict.fromkeys(map(str, range(10)), 0) for claim in
               ("best_reconstructed", "worst_reconstructed", "clearest_clusters", "most_overlapped", "knn1_better",
                "knn1_worse")}
+    ex3 = json.loads((results / "exercise_3.json").read_text())
+    top = [f"{c['pair'][0]}/{c['pair'][1]}" for c in ex3["confused_pairs"][:3]]
+    counts["confused_pairs"] = {top[0]: 2}
     counts["best_reconstructed"].update({best[0]: 2, best[1]: 2, best[2]: 1})
     seeds = {"seeds": [0, 7], "per_seed": {"0": one, "7": one}, "recipe": ex1["recipe"], "per_digit_counts": counts,
              "summary": {m: {"mean": v, "std": 0.0} for m, v in one.items()},
@@ -298,3 +303,5 @@ def test_report_says_which_per_digit_claims_hold_across_seeds(quick_run, tmp_pat
     assert script("build_report").main(args) == 0
     text = pdf_text(out)
     assert f"(across the 2 seeds of the seed study: {best[0]} and {best[1]} in every seed; {best[2]} in 1 of 2)" in text
+    rest = ", ".join(f"{p} in 0 of 2" for p in top[1:])
+    assert f"(across the 2 seeds of the seed study: {top[0]} in every seed{'; ' + rest if rest else ''})" in text
