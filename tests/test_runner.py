@@ -329,3 +329,14 @@ def test_side_by_side_starts_the_longest_chain_first(fake, monkeypatch):
     pipe.estimates = fake.dir / "missing.json"
     assert [s.name for s in runner.SideBySide(pipe, list(steps.STEPS), 2).in_order_to_start()] == \
         ["first", "second", "third"]
+
+
+def test_the_report_waits_for_an_on_demand_step_it_quotes_when_both_run(tmp_path):
+    """`run seeds report` side by side: the report reads seeds.json, so it starts after seeds."""
+    pipe = runner.Pipeline(quick=True, state_dir=tmp_path, figures=tmp_path, results=tmp_path, tensorflow=False)
+    side = runner.SideBySide(pipe, [steps.get("seeds"), steps.get("report")], 2)
+    assert not side.ready(steps.get("report"))
+    side.done.add("seeds")
+    assert side.ready(steps.get("report"))
+    alone = runner.SideBySide(pipe, [steps.get("report")], 2)
+    assert alone.ready(steps.get("report"))  # what the run does not include is not waited for

@@ -172,5 +172,7 @@ def job_steps() -> tuple[Step, ...]:
 
 
 def needs_of(step: Step) -> tuple[str, ...]:
-    """What `step` depends on; the report depends on every step it reads."""
-    return tuple(s.name for s in report_steps()) if step.name == "report" else step.needs
+    """What `step` depends on; the report depends on every step it reads, the on-demand ones too
+    (it quotes them when present): run together, it waits for them, and a rerun of one of them
+    makes the report out of date. A need that is not part of a run is not waited for."""
+    return tuple(s.name for s in STEPS if s.in_report) if step.name == "report" else step.needs
