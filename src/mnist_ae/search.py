@@ -115,14 +115,20 @@ class SearchSpec:
 
 def open_storage(url: str | None, cache_dir: Path):
     """An RDB storage for `url` (heartbeats, one retry of a crashed trial), else the journal file."""
+    import warnings
+
     import optuna
-    from optuna.storages import JournalStorage, RDBStorage, RetryFailedTrialCallback
+    from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
     from optuna.storages.journal import JournalFileBackend
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the study prints its own lines
     if url:
-        return RDBStorage(url, heartbeat_interval=30, grace_period=120,
-                          heartbeat_stale_trial_callback=RetryFailedTrialCallback(max_retry=1))
+        with warnings.catch_warnings():
+            # Heartbeats are what make a crashed worker's trial fail and retry; Optuna still labels
+            # them experimental and would say so on every run.
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(url, heartbeat_interval=30, grace_period=120,
+                              heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
     cache_dir.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(str(cache_dir / JOURNAL)))
 
