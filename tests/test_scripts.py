@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import re
 import shutil
 import math
 from pathlib import Path
@@ -214,7 +215,10 @@ def test_report_builds_from_quick_outputs(quick_run, tmp_path):
 def pdf_text(path) -> str:
     from pypdf import PdfReader
 
-    return " ".join(" ".join((page.extract_text() or "").split()) for page in PdfReader(path).pages)
+    # Each page's text ends with its footer's page number; dropped, so a sentence running on to the
+    # next page reads as one.
+    pages = (" ".join((page.extract_text() or "").split()) for page in PdfReader(path).pages)
+    return " ".join(re.sub(r"\s*\d+$", "", text) for text in pages)
 
 
 def test_report_shows_the_code_read_from_the_sources(quick_run, tmp_path):
