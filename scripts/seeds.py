@@ -4,11 +4,12 @@ One seed on one machine is one sample: the same command on another CPU trains an
 This retrains the exercise 1 autoencoder (same recipe and flags) for each of `--seeds` (seed 0 is
 exercise 1's own model, from the cache) and measures on each what the report quotes: the test
 MSE, exercise 3's 1-NN accuracy, exercise 2's silhouette and the share of codes clipped at zero,
-and per digit what the report's per-digit claims rest on (test MSE, silhouette, 1-NN accuracy
-and whether it is significantly above or below the overall one, the most confused pairs). Writes each seed's numbers,
-their mean and standard deviation, and for each per-digit claim in how many seeds each digit
-makes it (`per_digit_counts`), so the report says which claims hold across seeds. Too long for the whole job
-(one exercise 1 training per seed): `bash run.sh run seeds`; the report quotes it when present.
+and what the report's per-digit claims rest on (per digit: test MSE, silhouette, 1-NN accuracy
+and whether it is significantly above or below the overall one; the most confused pairs).
+Writes each seed's numbers, their mean and standard deviation, and for each per-digit claim in
+how many seeds each digit makes it (`per_digit_counts`), so the report says which claims hold
+across seeds. Too long for the whole job (one exercise 1 training per seed):
+`bash run.sh run seeds`; the report quotes it when present.
 """
 
 from __future__ import annotations

@@ -402,14 +402,12 @@ def critical_path(chosen: list[steps.Step], seconds: dict[str, float]) -> dict[s
         >>> critical_path([a, b, c], {"a": 10, "b": 50, "c": 40})
         {'a': 60.0, 'b': 50.0, 'c': 40.0}
     """
-    names = {s.name for s in chosen}
     users = {s.name: [u for u in chosen if s.name in steps.needs_of(u)] for s in chosen}
     length: dict[str, float] = {}
 
     def chain(step: steps.Step) -> float:
         if step.name not in length:
-            length[step.name] = float(seconds.get(step.name, 0.0)) + max(
-                (chain(u) for u in users[step.name] if u.name in names), default=0.0)
+            length[step.name] = float(seconds.get(step.name, 0.0)) + max(map(chain, users[step.name]), default=0.0)
         return length[step.name]
 
     return {s.name: chain(s) for s in chosen}
