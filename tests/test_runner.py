@@ -326,7 +326,13 @@ def test_side_by_side_starts_the_longest_chain_first(fake, monkeypatch):
     monkeypatch.setattr(steps, "STEPS", tuple(dataclasses.replace(s, alone=s.name == "second") for s in steps.STEPS))
     side = runner.SideBySide(pipe, list(steps.STEPS), 2)
     assert [s.name for s in side.in_order_to_start()] == ["first", "second", "third"]  # third waits for alone second
+
+
+@pytest.mark.parametrize("fake", [2], indirect=True, ids=["side-by-side"])
+def test_side_by_side_without_a_recorded_run_starts_in_registry_order(fake):
+    pipe = fake.pipeline()
     pipe.estimates = fake.dir / "missing.json"
+    assert pipe.expected_seconds() == {}
     assert [s.name for s in runner.SideBySide(pipe, list(steps.STEPS), 2).in_order_to_start()] == \
         ["first", "second", "third"]
 
