@@ -12,6 +12,8 @@ Writes `benchmark.json`; speed claims live there, never in timed tests.
 
 from __future__ import annotations
 
+import mnist_ae  # before Keras: it sets TensorFlow's defaults, see mnist_ae/__init__.py)
+
 import dataclasses
 import os
 import statistics
@@ -98,7 +100,8 @@ def body(run) -> None:
         "settings": {"ae_batch_size": ae_config.batch_size, "vae_batch_size": vae_config.batch_size,
                      "ae_images_per_timing": len(x_ae), "vae_images_per_timing": len(x_vae),
                      "repeats": args.repeats, "steps_per_execution": training.STEPS_PER_EXECUTION,
-                     "jit_compile": training.JIT_COMPILE, "matmul_size": MATMUL_SIZE},
+                     "jit_compile": training.JIT_COMPILE, "matmul_size": MATMUL_SIZE,
+                     "onednn": mnist_ae.onednn_enabled()},
         "configs": {"autoencoder": dataclasses.asdict(ae_config), "vae": dataclasses.asdict(vae_config)},
     }
     run.save_results("benchmark", metrics)

@@ -13,6 +13,8 @@ runs the reference report's scale (10 full trials per code size over its whole s
 
 from __future__ import annotations
 
+import mnist_ae  # noqa: F401  (before Keras: it sets TensorFlow's defaults, see mnist_ae/__init__.py)
+
 import dataclasses
 
 import keras

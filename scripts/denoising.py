@@ -12,6 +12,8 @@ denoiser and the plain AE32, the first test images restored, and the worst ones 
 
 from __future__ import annotations
 
+import mnist_ae  # noqa: F401  (before Keras: it sets TensorFlow's defaults, see mnist_ae/__init__.py)
+
 import dataclasses
 
 import keras

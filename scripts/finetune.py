@@ -13,6 +13,8 @@ Frozen layers are run once over the data (feature extraction) rather than every 
 
 from __future__ import annotations
 
+import mnist_ae  # noqa: F401  (before Keras: it sets TensorFlow's defaults, see mnist_ae/__init__.py)
+
 import dataclasses
 import math
 import time

@@ -14,3 +14,13 @@ floating-point round-off.
 import os
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+
+def onednn_enabled() -> bool:
+    """Whether TensorFlow runs with oneDNN's kernels in this process (for result files).
+
+    TensorFlow has no public query; its start-up log line comes from this same internal check.
+    """
+    from tensorflow.python.util import _pywrap_util_port
+
+    return bool(_pywrap_util_port.IsMklEnabled())
