@@ -12,7 +12,7 @@ Writes `benchmark.json`; speed claims live there, never in timed tests.
 
 from __future__ import annotations
 
-import mnist_ae  # before Keras: it sets TensorFlow's defaults, see mnist_ae/__init__.py)
+import mnist_ae  # before Keras: it sets TensorFlow's defaults (see mnist_ae/__init__.py)
 
 import dataclasses
 import os

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 PROBE = ("import mnist_ae, os\n"
-         "from tensorflow.python.util import _pywrap_util_port as port\n"
-         "print(os.environ['TF_ENABLE_ONEDNN_OPTS'], port.IsMklEnabled())")
+         "print(os.environ['TF_ENABLE_ONEDNN_OPTS'], mnist_ae.onednn_enabled())")
 
 
 def onednn_state(setting):
