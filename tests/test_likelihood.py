@@ -114,3 +114,31 @@ def test_summarize_gives_the_mean_and_its_standard_error():
     assert summary["n"] == 4
     with pytest.raises(ValueError):
         likelihood.summarize([1.0])
+
+
+def test_whole_set_nll_adds_the_subsets_gain_to_every_images_elbo():
+    elbo = np.array([-100.0, -102.0, -104.0, -106.0, -108.0])
+    r = likelihood.whole_set_nll(elbo, [-99.0, -101.0, -104.0], [0, 2, 4])  # gains 1, 3, 4
+    assert r["gain"] == pytest.approx(8 / 3)
+    assert r["mean"] == pytest.approx(104.0 - 8 / 3)
+    gain_se = np.std([1.0, 3.0, 4.0], ddof=1) / math.sqrt(3)
+    assert r["gain_stderr"] == pytest.approx(gain_se)
+    assert r["stderr"] == pytest.approx(math.hypot(np.std(elbo, ddof=1) / math.sqrt(5), gain_se))
+    with pytest.raises(ValueError, match="3 log-likelihoods for a subset of 2"):
+        likelihood.whole_set_nll(elbo, [-99.0, -101.0, -104.0], [0, 2])
+
+
+def test_whole_set_nll_from_random_subsets_is_unbiased_with_the_error_it_reports(model, exact):
+    # 400 images of the four patterns, 3:1:1:3; 300 seeded random subsets of 20 images each.
+    counts = np.array([150, 50, 50, 150])
+    x = np.repeat(PATTERNS, counts, axis=0)
+    truth = -(counts * exact).sum() / counts.sum()
+    per_image_elbo = likelihood.elbo(model, x, seed=0)
+    log_px = likelihood.importance_sampled_log_likelihood(model, x, k=500, seed=0)
+    rng = np.random.default_rng(0)
+    estimates = [likelihood.whole_set_nll(per_image_elbo, log_px[pick], pick)
+                 for pick in (np.sort(rng.choice(len(x), 20, replace=False)) for _ in range(300))]
+    errors = np.array([e["mean"] for e in estimates]) - truth
+    spread = np.sqrt(np.mean(errors**2))
+    assert abs(errors.mean()) < 3 * spread / math.sqrt(len(errors))  # no bias beyond noise
+    assert np.mean([e["stderr"] for e in estimates]) == pytest.approx(spread, rel=0.25)  # honest error bar

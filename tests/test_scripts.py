@@ -121,6 +121,9 @@ def test_quick_metrics_have_the_documented_keys_and_ranges(quick_run):
         # The importance-sampled bound is tighter than the ELBO (up to noise), so NLL <= -ELBO.
         assert n["test_nll_nats"] < -n["test_elbo_nats"] + 3 * n["test_nll_stderr"]
         assert 0 < n["test_nll_nats"] < 784 * np.log(2)
+        # The whole test set's estimate: every image's ELBO, tightened by the subset's paired gain.
+        assert n["full_test_set_nll_nats"] == pytest.approx(-n["test_elbo_nats"] - n["iwae_gain_over_elbo_nats"])
+        assert n["full_test_set_nll_stderr"] == pytest.approx(np.hypot(n["test_elbo_stderr"], n["iwae_gain_stderr"]))
     # One VAE per latent size, trained once by its own step (vae_2d, vae_16d); exercise 6 and the
     # likelihood study load it.
     for ours, theirs, dim in (("latent_2", "latent_2", 2), ("high_latent", "latent_16", 16)):
