@@ -89,10 +89,9 @@ def body(run) -> None:
 
     counts = {str(size): search.trial_counts(study) for size, study in studies.items()}
     finished = {size: study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) for size, study in studies.items()}
-    values = {size: sorted(t.value for t in trials) for size, trials in finished.items()}
-    best = {size: (v[0] if v else None) for size, v in values.items()}
-    best5 = {size: (float(np.mean(v[:5])) if len(v) >= 5 else None) for size, v in values.items()}
-    missing = [size for size in args.finalists if not values.get(size)]
+    best = {size: (min(t.value for t in trials) if trials else None) for size, trials in finished.items()}
+    best5 = {size: search.mean_of_best(search.trial_values(study)) for size, study in studies.items()}
+    missing = [size for size in args.finalists if best.get(size) is None]
     if missing:
         raise ValueError(f"no finished trial for code size(s) {missing}; rerun to add trials "
                          f"(failed: {[counts[str(s)]['failed'] for s in missing]})")
@@ -100,8 +99,8 @@ def body(run) -> None:
 
     figures = run.figures
     plotting.per_code_size({"best trial": best}, figures / "code_size_best_val.png", "validation MSE (search subset)")
-    plotting.per_code_size({"mean of the best five": best5}, figures / "code_size_mean_best5.png",
-                           "validation MSE (search subset)")
+    plotting.per_code_size({"mean of the best five (pruned trials at their best epoch)": best5},
+                           figures / "code_size_mean_best5.png", "validation MSE (search subset)")
     plotting.search_history({size: [(t.number, t.value) for t in trials] for size, trials in finished.items()},
                             figures / "code_size_history.png")
     plotting.curves({f"AE{s} {part}": f["history"][key] for s, f in finals.items()
@@ -114,6 +113,7 @@ def body(run) -> None:
         "test_mse": {s: f["test_mse"] for s, f in finals.items()},
         "best_val_mse": {str(s): v for s, v in best.items()},
         "mean_best5_val_mse": {str(s): v for s, v in best5.items()},
+        "mean_best5_counts": "finished trials, and pruned ones at their best validation MSE before they were stopped",
         "n_trials": counts,
         "n_trials_total": {k: sum(c[k] for c in counts.values()) for k in ("complete", "pruned", "failed")},
         "budget": {"name": budget_name, **dataclasses.asdict(budget), "sampler": args.sampler, "workers": args.workers,

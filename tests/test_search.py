@@ -56,6 +56,23 @@ def test_an_impossible_architecture_is_pruned_with_its_reason(tmp_path):
     assert trial.state == TrialState.PRUNED and "5x5 conv would get a 4x4 input" in trial.user_attrs["invalid"]
 
 
+def test_the_mean_of_the_best_five_counts_pruned_trials_at_their_best_epoch():
+    from optuna.trial import create_trial
+
+    study = optuna.create_study()
+    for value in (0.040, 0.020, 0.050):
+        study.add_trial(create_trial(value=value, intermediate_values={0: value + 0.01, 1: value}))
+    study.add_trial(create_trial(state=TrialState.PRUNED, intermediate_values={0: 0.09, 1: 0.06, 2: 0.07}))
+    study.add_trial(create_trial(state=TrialState.PRUNED, intermediate_values={0: 0.08}))
+    study.add_trial(create_trial(state=TrialState.PRUNED))  # impossible architecture: never trained
+    study.add_trial(create_trial(state=TrialState.FAIL))
+    values = search.trial_values(study)
+    assert values == pytest.approx([0.020, 0.040, 0.050, 0.060, 0.080])
+    assert search.mean_of_best(values) == pytest.approx((0.020 + 0.040 + 0.050 + 0.060 + 0.080) / 5)
+    assert search.mean_of_best(values, k=2) == pytest.approx(0.030)
+    assert search.mean_of_best(values[:4]) is None  # four trials with a value: no best five
+
+
 def test_missing_trials_count_running_and_share_out_deals_them():
     assert search.share_out({1: 3, 32: 2}, 2) == [[1, 1, 32], [1, 32]]
     assert search.share_out({1: 0}, 3) == [[], [], []]

@@ -214,6 +214,48 @@ def trial_counts(study) -> dict[str, int]:
             (("complete", TrialState.COMPLETE), ("pruned", TrialState.PRUNED), ("failed", TrialState.FAIL))}
 
 
+def trial_values(study) -> list[float]:
+    """Each trial's best validation MSE, lowest first: finished trials, and pruned ones too.
+
+    A pruned trial is a model trained for fewer epochs; its best value before it was stopped is a
+    real validation MSE (worse than where it would have ended). Counting it lets "the mean of the
+    best five" exist for every code size whose study ran five trials, as in the reference (whose
+    ten trials per size all ran to the end). Trials with no value (failed, or an impossible
+    architecture pruned before training) have nothing to count.
+
+    Example:
+        >>> import optuna
+        >>> from optuna.trial import TrialState, create_trial
+        >>> study = optuna.create_study()
+        >>> study.add_trial(create_trial(value=0.03, intermediate_values={0: 0.05, 1: 0.03}))
+        >>> study.add_trial(create_trial(state=TrialState.PRUNED, intermediate_values={0: 0.09, 1: 0.07}))
+        >>> study.add_trial(create_trial(state=TrialState.PRUNED))  # impossible architecture
+        >>> trial_values(study)
+        [0.03, 0.07]
+    """
+    from optuna.trial import TrialState
+
+    values = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
+        if trial.state == TrialState.COMPLETE:
+            values.append(trial.value)
+        elif trial.intermediate_values:
+            values.append(min(trial.intermediate_values.values()))
+    return sorted(values)
+
+
+def mean_of_best(values: list[float], k: int = 5) -> float | None:
+    """The mean of the `k` lowest `values`, or None when there are fewer than `k`.
+
+    Example:
+        >>> mean_of_best([0.5, 0.1, 0.2, 0.4, 0.3, 0.9])
+        0.3
+        >>> mean_of_best([0.1, 0.2]) is None
+        True
+    """
+    return float(np.mean(sorted(values)[:k])) if len(values) >= k else None
+
+
 # --- one trial -------------------------------------------------------------------------------
 
 @dataclasses.dataclass
