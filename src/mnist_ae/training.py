@@ -131,6 +131,63 @@ def compile_for_training(model, config, n_train: int, **compile_kwargs) -> None:
                       jit_compile=JIT_COMPILE, **compile_kwargs)
 
 
+@dataclasses.dataclass(frozen=True)
+class Stopping:
+    """How a reported model stops: on its validation curve, never on the epoch cap alone.
+
+    `callback()` is Keras's `EarlyStopping` on `monitor` with the best epoch's weights restored
+    (Keras restores them at the end of training whether or not it stopped early); `record()`
+    says afterwards how many epochs trained and why it stopped. A run that reaches its epoch cap
+    counts as converged only when its last `window` epochs improved the best value by under
+    `flat` (relative; for an accuracy, relative to the error rate).
+
+    Example:
+        >>> rule = Stopping(patience=2, cap=10)
+        >>> rule.record([0.5, 0.3, 0.29, 0.31, 0.30])["stopped"]
+        'early stopping: no better val_loss for 2 epochs after epoch 3 (its weights restored)'
+        >>> rule.record([0.5, 0.3, 0.2, 0.15, 0.149, 0.1485, 0.148, 0.1479, 0.1478, 0.1477])["converged"]
+        True
+        >>> Stopping(patience=2, cap=3).record([0.5, 0.3, 0.2])["stopped"]
+        'epoch cap 3 reached; the last 2 epochs improved the best val_loss by 60.00 % (still improving)'
+        >>> Stopping(patience=2, cap=1, monitor="val_accuracy", mode="max").record([0.9])["converged"]
+        False
+    """
+
+    patience: int
+    cap: int  # the most epochs it may train
+    monitor: str = "val_loss"
+    mode: str = "min"  # "max" for an accuracy
+    window: int = 2
+    flat: float = 0.01
+
+    def callback(self) -> keras.callbacks.EarlyStopping:
+        return keras.callbacks.EarlyStopping(self.monitor, patience=self.patience, mode=self.mode,
+                                             restore_best_weights=True)
+
+    def record(self, values) -> dict:
+        """`{"epochs_trained", "epoch_cap", "best_epoch", "monitor", "best", "converged", "stopped"}`
+        for the per-epoch `values` of `monitor`."""
+        values = [float(v) for v in values]
+        loss = values if self.mode == "min" else [1.0 - v for v in values]  # error rate for an accuracy
+        best = int(np.argmin(loss))
+        n = len(values)
+        out = {"epochs_trained": n, "epoch_cap": self.cap, "best_epoch": best + 1, "monitor": self.monitor,
+               "best": values[best]}
+        if n < self.cap:
+            return {**out, "converged": True,
+                    "stopped": f"early stopping: no better {self.monitor} for {self.patience} epochs after "
+                               f"epoch {best + 1} (its weights restored)"}
+        if n <= self.window:
+            return {**out, "converged": False,
+                    "stopped": f"epoch cap {self.cap} reached after {n} epoch(s): too few to tell whether it converged"}
+        before = min(loss[:-self.window])
+        gain = (before - min(loss)) / before if before > 0 else 0.0
+        converged = gain < self.flat
+        return {**out, "converged": converged, "last_epochs_gain": gain,
+                "stopped": f"epoch cap {self.cap} reached; the last {self.window} epochs improved the best "
+                           f"{self.monitor} by {100 * gain:.2f} % ({'flat' if converged else 'still improving'})"}
+
+
 STATE_FILE = "state.json"  # names the newest checkpoint of a `fit(..., checkpoint_dir=...)` run
 
 
