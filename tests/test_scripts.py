@@ -136,10 +136,16 @@ def test_quick_metrics_have_the_documented_keys_and_ranges(quick_run):
         assert ex6[ours]["test_loss"] == pytest.approx(-nats[theirs]["test_elbo_nats"], rel=0.02)
     sizes = json.loads((dirs["results"] / "code_size.json").read_text())
     assert set(sizes["test_mse"]) == {"8", "32"} and all(0 < v < 0.3 for v in sizes["test_mse"].values())
-    assert set(sizes["best_val_mse"]) == {"1", "2", "4", "8", "16", "32"}
+    assert set(sizes["per_size"]) == {"1", "2", "4", "8", "16", "32"}
     assert sizes["budget"]["name"] == "quick" and sizes["budget"]["trials_per_size"] == 2
     assert all(sum(c.values()) == 2 and c["failed"] == 0 for c in sizes["n_trials"].values())
-    assert all(v is None for v in sizes["mean_best5_val_mse"].values())  # two trials per size: no best five
+    for size, summary in sizes["per_size"].items():  # finished trials only, lowest first
+        assert summary["n"] == sizes["n_trials"][size]["complete"] == len(summary["values"])
+        assert summary["values"] == sorted(summary["values"]) and summary["best"] == summary["values"][0]
+    bests = [sizes["per_size"][s]["best"] for s in ("1", "2", "4", "8", "16", "32")]
+    assert sizes["best_strictly_decreasing"] == all(a > b for a, b in zip(bests, bests[1:]))
+    for final in sizes["finalists"].values():  # one epoch in quick mode: the cap, a record of why it stopped
+        assert final["stopping"]["epochs_trained"] == final["epochs_run"] == 1 and final["stopping"]["epoch_cap"] == 1
     assert sizes["split"] == {"train": 1707, "validation": 341, "test": 512, "seed": 0}
     latent = json.loads((dirs["results"] / "latent_exploration.json").read_text())
     for size in ("8", "32"):
@@ -162,6 +168,11 @@ def test_quick_metrics_have_the_documented_keys_and_ranges(quick_run):
     assert dn["noise_curve"]["corrupted_input"] == pytest.approx([s**2 for s in dn["noise_curve"]["sigma"]], rel=0.02)
     # Erasing zeroes part of every image: some error, less than erasing everything (mean x^2 = 0.103).
     assert 0 < dn["baselines"]["erasing"]["corrupted_input"] < 0.103
+    # Trained on the training split, stopped on the corrupted validation split (one epoch in quick mode).
+    assert dn["split"] == {"train": 1707, "validation": 341, "test": 512, "seed": 0}
+    for kind in ("gaussian", "erasing"):
+        stop = dn[kind]["stopping"]
+        assert stop["epochs_trained"] == stop["epoch_cap"] == len(dn[kind]["val_loss"]) == 1 and stop["best_epoch"] == 1
     gq = json.loads((dirs["results"] / "generation_quality.json").read_text())
     assert gq["sources"] == ["ae_grid", "vae_grid", "vae2_prior", "vae16_prior", "ae8_pca_grid"]
     assert [gq[k]["images"] for k in gq["sources"]] == [225, 225, 10000, 10000, 225]

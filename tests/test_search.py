@@ -56,26 +56,30 @@ def test_an_impossible_architecture_is_pruned_with_its_reason(tmp_path):
     assert trial.state == TrialState.PRUNED and "5x5 conv would get a 4x4 input" in trial.user_attrs["invalid"]
 
 
-def test_the_mean_of_the_best_five_counts_pruned_trials_at_their_best_epoch():
+def test_the_per_size_summary_counts_only_trials_trained_to_the_common_budget():
     from optuna.trial import create_trial
 
     study = optuna.create_study()
-    for value in (0.040, 0.020, 0.050):
-        study.add_trial(create_trial(value=value, intermediate_values={0: value + 0.01, 1: value}))
-    study.add_trial(create_trial(state=TrialState.PRUNED, intermediate_values={0: 0.09, 1: 0.06, 2: 0.07}))
-    study.add_trial(create_trial(state=TrialState.PRUNED, intermediate_values={0: 0.08}))
-    study.add_trial(create_trial(state=TrialState.PRUNED))  # impossible architecture: never trained
+    for value in (0.040, 0.020, 0.050, 0.030):
+        study.add_trial(create_trial(value=value, intermediate_values={0: value}))
+    study.add_trial(create_trial(state=TrialState.PRUNED, intermediate_values={0: 0.001}))  # stopped early
     study.add_trial(create_trial(state=TrialState.FAIL))
-    values = search.trial_values(study)
-    assert values == pytest.approx([0.020, 0.040, 0.050, 0.060, 0.080])
-    assert search.mean_of_best(values) == pytest.approx((0.020 + 0.040 + 0.050 + 0.060 + 0.080) / 5)
-    assert search.mean_of_best(values, k=2) == pytest.approx(0.030)
-    assert search.mean_of_best(values[:4]) is None  # four trials with a value: no best five
+    summary = search.common_budget_summary(study)
+    assert summary["values"] == pytest.approx([0.020, 0.030, 0.040, 0.050])
+    assert (summary["n"], summary["best"], summary["worst"]) == (4, 0.020, 0.050)
+    assert summary["median"] == pytest.approx(0.035)
+    assert search.common_budget_summary(optuna.create_study())["best"] is None
 
 
-def test_missing_trials_count_running_and_share_out_deals_them():
-    assert search.share_out({1: 3, 32: 2}, 2) == [[1, 1, 32], [1, 32]]
-    assert search.share_out({1: 0}, 3) == [[], [], []]
+def test_the_quota_counts_running_trials_and_keeps_the_first_places():
+    study = optuna.create_study()
+    study.add_trial(optuna.trial.create_trial(value=0.1))
+    study.add_trial(optuna.trial.create_trial(state=TrialState.FAIL))  # a crash frees its place
+    running = [study.ask() for _ in range(3)]  # e.g. three workers that each saw one place free
+    assert search.missing_trials({8: study}, 3) == {8: 0}
+    assert search.missing_trials({8: study}, 6) == {8: 2}
+    assert [search.within_quota(study, t._trial_id, 3) for t in running] == [True, True, False]
+    assert all(search.within_quota(study, t._trial_id, 4) for t in running)
 
 
 def test_two_workers_on_one_journal_run_the_requested_trials_once(tmp_path, capsys):
@@ -85,8 +89,10 @@ def test_two_workers_on_one_journal_run_the_requested_trials_once(tmp_path, caps
     storage = search.open_storage(None, tmp_path)
     for size in (2, 8):
         trials = trials_of(storage, spec, size)
-        assert sorted(t.number for t in trials) == [0, 1, 2]  # 3 per size, no duplicate numbers
-        assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+        assert sorted(t.number for t in trials) == list(range(len(trials)))  # no duplicate numbers
+        # 3 per size; a worker that lost the race for the last place dropped its trial untrained.
+        trials = [t for t in trials if search.OVER_QUOTA not in t.user_attrs]
+        assert len(trials) == 3 and all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
         params = [tuple(sorted(t.params.items())) for t in trials]
         assert len(set(params)) == len(params)  # the workers do not propose the same model twice
     assert "on 2 worker(s)" in capsys.readouterr().out
@@ -94,7 +100,7 @@ def test_two_workers_on_one_journal_run_the_requested_trials_once(tmp_path, caps
     assert search.run_search(None, tmp_path, spec, tiny_data())["added"] == 0
     more = dataclasses.replace(spec, plan=dataclasses.replace(TINY, trials_per_size=4))
     assert search.run_search(None, tmp_path, more, tiny_data())["added"] == 2
-    assert len(trials_of(storage, spec, 8)) == 4
+    assert len([t for t in trials_of(storage, spec, 8) if search.OVER_QUOTA not in t.user_attrs]) == 4
 
 
 def test_a_killed_run_resumed_adds_trials_rather_than_restarting(tmp_path):
@@ -188,3 +194,32 @@ def test_two_workers_share_a_postgresql_study(postgres_url, tmp_path):
     assert sorted(t.number for t in trials) == [0, 1, 2]
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
     assert not (tmp_path / search.JOURNAL).exists()  # nothing went to the local journal
+
+
+def test_runs_started_together_on_one_database_fill_the_quota_once(postgres_url, tmp_path):
+    # Two machines, as two processes with the same command started at the same moment: each used
+    # to add every trial it saw missing (2 x the quota); the quota is shared now.
+    child = textwrap.dedent(f"""
+        import dataclasses
+        import numpy as np
+        from pathlib import Path
+        from mnist_ae import search
+        plan = dataclasses.replace(search.BUDGETS["quick"], name="test", trials_per_size=3)
+        rng = np.random.default_rng(0)
+        data = search.SearchData(rng.random((64, 28, 28, 1), dtype=np.float32), rng.random((32, 28, 28, 1), dtype=np.float32))
+        search.run_search({postgres_url!r}, Path({str(tmp_path)!r}), search.SearchSpec(plan=plan, sizes=(2, 8), n_train=64), data)
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for _ in range(2)]
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    spec = search.SearchSpec(plan=TINY, sizes=(2, 8), n_train=64)
+    storage = search.open_storage(postgres_url, tmp_path)
+    for size in (2, 8):
+        trials = trials_of(storage, spec, size)
+        kept = [t for t in trials if search.OVER_QUOTA not in t.user_attrs]
+        assert len(kept) == 3 and all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in kept)
+        dropped = [t for t in trials if search.OVER_QUOTA in t.user_attrs]
+        assert all(t.state == TrialState.FAIL and not t.intermediate_values for t in dropped)  # never trained
+    both = "".join(outputs)
+    assert both.count("trial(s) to run") == 2 and "Traceback" not in both

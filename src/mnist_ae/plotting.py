@@ -163,21 +163,27 @@ def curves(series: dict[str, list[float]], path, ylabel: str, xlabel: str = "epo
     return save(fig, path, vector=True)
 
 
-def per_code_size(series: dict[str, dict[int, float]], path, ylabel: str, references: dict[str, tuple] = None) -> list[Path]:
-    """Values per code size (log-log), one line per series; `references` = {label: (size, value)}."""
-    fig, ax = plt.subplots(figsize=(5, 3.4))
-    for label, values in series.items():
-        sizes = sorted(s for s, v in values.items() if v is not None)
-        if not sizes:  # e.g. the mean of the best five in a run with fewer than five trials per size
-            ax.text(0.5, 0.5, f"{label}: not enough finished trials", ha="center", transform=ax.transAxes)
-            continue
-        ax.plot(sizes, [values[s] for s in sizes], "o-", ms=4, label=label)
+def per_code_size_spread(per_size: dict[int, dict], path, ylabel: str, finalists: dict[int, float] = None,
+                         references: dict[str, tuple] = None) -> list[Path]:
+    """Per code size (log-log): every trial's value as a dot, the best as a line, the median dashed;
+    `finalists` = {size: test MSE} of the models trained to convergence, `references` =
+    {label: (size, value)} as labelled black stars. `per_size` maps a size to a
+    `search.common_budget_summary`."""
+    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    sizes = sorted(s for s, v in per_size.items() if v["n"])
+    for s in sizes:
+        ax.plot([s] * per_size[s]["n"], per_size[s]["values"], ".", color="0.55", ms=6)
+    ax.plot(sizes, [per_size[s]["best"] for s in sizes], "o-", ms=5, label="best trial")
+    ax.plot(sizes, [per_size[s]["median"] for s in sizes], "--", color="C0", alpha=0.6, label="median trial")
+    if finalists:
+        ax.plot(sorted(finalists), [finalists[s] for s in sorted(finalists)], "D", color="C3", ms=7,
+                label="finalist, trained to convergence (test)")
     for label, (size, value) in (references or {}).items():
-        ax.plot([size], [value], "k*", ms=9)
-        ax.annotate(label, (size, value), textcoords="offset points", xytext=(6, 4), fontsize=7)
-    if ax.lines:
-        ax.set_xscale("log", base=2), ax.set_yscale("log"), ax.legend(fontsize=8)
-    ax.set_xlabel("code size"), ax.set_ylabel(ylabel), ax.grid(alpha=0.3, which="both")
+        ax.plot([size], [value], "k*", ms=10)
+        ax.annotate(label, (size, value), textcoords="offset points", xytext=(-8, -13), ha="right", fontsize=8)
+    ax.set_xscale("log", base=2), ax.set_yscale("log")
+    ax.set_xticks(sizes, [str(s) for s in sizes]), ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_xlabel("code size"), ax.set_ylabel(ylabel), ax.grid(alpha=0.3, which="both"), ax.legend(fontsize=8)
     return save(fig, path, vector=True)
 
 

@@ -49,11 +49,14 @@ class Budget:
     search_epochs: int | None  # cap on a trial's epochs (None: its own max_epochs)
     space: str  # "narrow" or "reference"
     final_epochs: int | None  # cap on the finalists' epochs (None: their own max_epochs)
+    anneal_trials: bool = False  # a trial's rate decays over its epochs, as the finalists' does
 
 
 BUDGETS = {
-    # <= 6 minutes on 2 cores for the whole study: short trials on a subset in the narrowed space.
-    "default": Budget("default", 5, 2000, 1000, 3, "narrow", 6),
+    # Every trial is one annealed epoch on the whole training split: a common budget for every
+    # size, so the per-size figure compares trained models (not how fast 48 updates start to
+    # learn), three per size for a best and a spread. The finalists train to convergence.
+    "default": Budget("default", 3, None, None, 1, "narrow", 12, anneal_trials=True),
     # The reference's scale: 10 full trials per code size over its whole space (hours on a CPU).
     "reference": Budget("reference", 10, None, None, None, "reference", None),
     "quick": Budget("quick", 2, 512, 256, 1, "narrow", 1),
@@ -107,8 +110,16 @@ class SearchSpec:
     n_train: int = 50000  # size of the training split the subsets come from (names the study)
 
     def study_name(self, size: int) -> str:
-        """Stable across runs (a rerun with more trials per size adds to the same studies)."""
-        return f"code-size-{self.plan.name}-{self.sampler}-seed{self.seed}-n{self.n_train}-ae{size}"
+        """Stable across runs (a rerun with more trials per size adds to the same studies); trials of
+        another length or data size are another study.
+
+        Example:
+            >>> SearchSpec(plan=BUDGETS["default"]).study_name(8)
+            'code-size-default-tpe-seed0-n50000-all-e1a-ae8'
+        """
+        p = self.plan
+        return (f"code-size-{p.name}-{self.sampler}-seed{self.seed}-n{self.n_train}-{p.search_train or 'all'}"
+                f"-e{p.search_epochs or 'max'}{'a' if p.anneal_trials else ''}-ae{size}")
 
 
 # --- storage ---------------------------------------------------------------------------------
@@ -127,10 +138,25 @@ def open_storage(url: str | None, cache_dir: Path):
             # Heartbeats are what make a crashed worker's trial fail and retry; Optuna still labels
             # them experimental and would say so on every run.
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(url, heartbeat_interval=30, grace_period=120,
-                              heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
+            return _retrying(lambda: RDBStorage(
+                url, heartbeat_interval=30, grace_period=120,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1)))
     cache_dir.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(str(cache_dir / JOURNAL)))
+
+
+def _retrying(open_rdb, tries: int = 5):
+    """`open_rdb()`, again after a moment if another process was creating the same empty database's
+    tables at that instant (PostgreSQL then refuses the second CREATE with a unique violation)."""
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(tries):
+        try:
+            return open_rdb()
+        except (IntegrityError, ProgrammingError):
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
 
 
 def is_local(storage) -> bool:
@@ -186,74 +212,70 @@ def fail_abandoned_trials(studies: dict) -> int:
     return n
 
 
-def missing_trials(studies: dict, per_size: int) -> dict[int, int]:
-    """{size: trials still to run}: finished, pruned, running and waiting trials count."""
+COUNTED = ("COMPLETE", "PRUNED", "RUNNING", "WAITING")  # trial states that fill a study's quota
+OVER_QUOTA = "over_quota"  # user attr of a trial dropped because others had filled the quota
+
+
+def _counted(study) -> list:
     from optuna.trial import TrialState
 
-    counted = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
-    return {size: max(0, per_size - len(study.get_trials(deepcopy=False, states=counted)))
-            for size, study in studies.items()}
+    return study.get_trials(deepcopy=False, states=tuple(getattr(TrialState, s) for s in COUNTED))
 
 
-def share_out(missing: dict[int, int], workers: int) -> list[list[int]]:
-    """Deal the missing trials (one code size per trial) round-robin to `workers` lists.
+def missing_trials(studies: dict, per_size: int) -> dict[int, int]:
+    """{size: trials still to run}: finished, pruned, running and waiting trials count."""
+    return {size: max(0, per_size - len(_counted(study))) for size, study in studies.items()}
 
-    Example:
-        >>> share_out({1: 2, 8: 1}, 2)
-        [[1, 8], [1]]
+
+def within_quota(study, trial_id: int, per_size: int) -> bool:
+    """Whether trial `trial_id` is one of the first `per_size` counted trials of `study`.
+
+    Workers (on any number of machines) start a trial only while the study is short of its
+    quota, but two can see the last free place at the same moment. Each then asks this about its
+    own new trial: the storage's trial ids order them, so exactly one keeps the place and the
+    other drops its trial before training (marked failed, `OVER_QUOTA`).
     """
-    queue = [size for size, n in missing.items() for _ in range(n)]
-    return [queue[w::workers] for w in range(workers)]
+    ids = sorted(t._trial_id for t in _counted(study))
+    return trial_id in ids[:per_size]
+
+
+class OverQuota(Exception):
+    """Raised in a trial that found the study's quota filled by other workers."""
 
 
 def trial_counts(study) -> dict[str, int]:
     from optuna.trial import TrialState
 
-    states = [t.state for t in study.get_trials(deepcopy=False)]
-    return {name: states.count(state) for name, state in
-            (("complete", TrialState.COMPLETE), ("pruned", TrialState.PRUNED), ("failed", TrialState.FAIL))}
+    trials = study.get_trials(deepcopy=False)
+    states = [t.state for t in trials if OVER_QUOTA not in t.user_attrs]
+    return {**{name: states.count(state) for name, state in
+               (("complete", TrialState.COMPLETE), ("pruned", TrialState.PRUNED), ("failed", TrialState.FAIL))},
+            OVER_QUOTA: sum(OVER_QUOTA in t.user_attrs for t in trials)}
 
 
-def trial_values(study) -> list[float]:
-    """Each trial's best validation MSE, lowest first: finished trials, and pruned ones too.
+def common_budget_summary(study) -> dict:
+    """The finished trials' validation MSEs of a study (each trained to the budget's common
+    number of epochs on the same data), lowest first, with their best, median and worst.
 
-    A pruned trial is a model trained for fewer epochs; its best value before it was stopped is a
-    real validation MSE (worse than where it would have ended). Counting it lets "the mean of the
-    best five" exist for every code size whose study ran five trials, as in the reference (whose
-    ten trials per size all ran to the end). Trials with no value (failed, or an impossible
-    architecture pruned before training) have nothing to count.
+    Pruned trials trained less and failed ones not at all: neither is counted.
 
     Example:
         >>> import optuna
         >>> from optuna.trial import TrialState, create_trial
         >>> study = optuna.create_study()
-        >>> study.add_trial(create_trial(value=0.03, intermediate_values={0: 0.05, 1: 0.03}))
-        >>> study.add_trial(create_trial(state=TrialState.PRUNED, intermediate_values={0: 0.09, 1: 0.07}))
-        >>> study.add_trial(create_trial(state=TrialState.PRUNED))  # impossible architecture
-        >>> trial_values(study)
-        [0.03, 0.07]
+        >>> for v in (0.04, 0.02, 0.03):
+        ...     study.add_trial(create_trial(value=v))
+        >>> study.add_trial(create_trial(state=TrialState.PRUNED, intermediate_values={0: 0.01}))
+        >>> common_budget_summary(study)
+        {'values': [0.02, 0.03, 0.04], 'n': 3, 'best': 0.02, 'median': 0.03, 'worst': 0.04}
     """
     from optuna.trial import TrialState
 
-    values = []
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
-        if trial.state == TrialState.COMPLETE:
-            values.append(trial.value)
-        elif trial.intermediate_values:
-            values.append(min(trial.intermediate_values.values()))
-    return sorted(values)
-
-
-def mean_of_best(values: list[float], k: int = 5) -> float | None:
-    """The mean of the `k` lowest `values`, or None when there are fewer than `k`.
-
-    Example:
-        >>> mean_of_best([0.5, 0.1, 0.2, 0.4, 0.3, 0.9])
-        0.3
-        >>> mean_of_best([0.1, 0.2]) is None
-        True
-    """
-    return float(np.mean(sorted(values)[:k])) if len(values) >= k else None
+    values = sorted(t.value for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    if not values:
+        return {"values": [], "n": 0, "best": None, "median": None, "worst": None}
+    return {"values": values, "n": len(values), "best": values[0], "median": float(np.median(values)),
+            "worst": values[-1]}
 
 
 # --- one trial -------------------------------------------------------------------------------
@@ -310,7 +332,7 @@ def objective(trial, size: int, spec: SearchSpec, data: SearchData) -> float:
     except code_models.InvalidArchitecture as e:
         trial.set_user_attr("invalid", str(e))
         raise optuna.TrialPruned(str(e)) from None
-    history = compile_and_fit(model, params, data.x_train, data.x_val, epochs,
+    history = compile_and_fit(model, params, data.x_train, data.x_val, epochs, decay=spec.plan.anneal_trials,
                               callbacks=(KerasPruningCallback(trial, "val_loss"),))
     trial.set_user_attr("val_loss", [float(v) for v in history["val_loss"]])
     trial.set_user_attr("n_params", int(model.count_params()))
@@ -327,6 +349,8 @@ def say_trial(size: int):
             what = f"val MSE {trial.value:.5f}"
         elif trial.state == TrialState.PRUNED:
             what = trial.user_attrs.get("invalid") or f"pruned after epoch {trial.last_step + 1 if trial.last_step is not None else 0}"
+        elif OVER_QUOTA in trial.user_attrs:
+            what = "dropped: other workers filled the quota"
         else:
             what = f"failed: {trial.system_attrs.get('fail_reason', 'see the study')}".splitlines()[0]
         print(f"search AE{size} trial {trial.number}: {what} ({took:.1f} s)", flush=True)
@@ -334,30 +358,52 @@ def say_trial(size: int):
     return callback
 
 
-def run_trials(storage, spec: SearchSpec, sizes: list[int], data: SearchData, worker: int = 0) -> None:
-    """Run one trial per entry of `sizes` in this process (worker number `worker`)."""
-    studies = load_studies(storage, dataclasses.replace(spec, sizes=tuple(sorted(set(sizes)))), worker)
-    for size in sizes:
-        studies[size].optimize(lambda t, s=size: objective(t, s, spec, data), n_trials=1, catch=(Exception,),
-                               callbacks=[say_trial(size)], gc_after_trial=True)
+def run_trials(storage, spec: SearchSpec, data: SearchData, worker: int = 0) -> None:
+    """Run trials in this process (worker number `worker`) until every study holds its quota.
+
+    Each study's quota is shared by all workers on all machines: a worker starts a trial only
+    while the study is short (`missing_trials`) and drops it if others filled the last place
+    first (`within_quota`). Workers start at different code sizes so they spread out. A worker
+    tries at most `trials_per_size` trials per size: trials that crash are replaced next run.
+    """
+    per_size = spec.plan.trials_per_size
+    # Samplers seeded apart per worker; on a shared database the process id too, since every
+    # machine numbers its workers from 0 (same seeds would propose the same models).
+    studies = load_studies(storage, spec, worker if is_local(storage) else worker + 7 * os.getpid())
+    sizes = list(spec.sizes)
+    for size in sizes[worker % len(sizes):] + sizes[:worker % len(sizes)]:
+        study = studies[size]
+
+        def claimed(trial, size=size, study=study):
+            if not within_quota(study, trial._trial_id, per_size):
+                trial.set_user_attr(OVER_QUOTA, True)
+                raise OverQuota("the study's quota was filled by other workers")
+            return objective(trial, size, spec, data)
+
+        for _ in range(per_size):
+            if not missing_trials({size: study}, per_size)[size]:
+                break
+            study.optimize(claimed, n_trials=1, catch=(Exception,), callbacks=[say_trial(size)], gc_after_trial=True)
 
 
 # --- workers ---------------------------------------------------------------------------------
 
-def _worker(storage_url, cache_dir, spec, sizes, x_train, x_val, threads, index) -> None:
-    """A worker process: TensorFlow on `threads` cores, its share of the trials."""
+def _worker(storage_url, cache_dir, spec, x_train, x_val, threads, index) -> None:
+    """A worker process: TensorFlow on `threads` cores, trials until the quotas are full."""
     from mnist_ae import runner, worker
 
     worker.end_with_parent()  # a killed run leaves no worker training on
     runner.start_tensorflow(threads)
-    run_trials(open_storage(storage_url, Path(cache_dir)), spec, sizes, SearchData(x_train, x_val), index)
+    run_trials(open_storage(storage_url, Path(cache_dir)), spec, SearchData(x_train, x_val), index)
 
 
 def run_search(storage_url: str | None, cache_dir: Path, spec: SearchSpec, data: SearchData, workers: int = 1) -> dict:
     """Add the trials each code size's study is missing, with `workers` processes (1: in this one).
 
-    Returns {"studies": {size: study}, "added": trials started, "abandoned": trials failed
-    because a killed run left them running, "wall_time_s": ...}.
+    Any number of such runs, here or on other machines sharing `storage_url`, fill each study's
+    quota (`spec.plan.trials_per_size`) once between them. Returns {"studies": {size: study},
+    "added": counted trials that are new since this run started (others' included), "abandoned":
+    trials failed because a killed run left them running, "wall_time_s": ...}.
     """
     started = time.perf_counter()
     lock = contextlib.nullcontext() if storage_url else exclusive_run(cache_dir)
@@ -366,19 +412,19 @@ def run_search(storage_url: str | None, cache_dir: Path, spec: SearchSpec, data:
         studies = load_studies(storage, spec)
         abandoned = fail_abandoned_trials(studies) if is_local(storage) else 0
         missing = missing_trials(studies, spec.plan.trials_per_size)
-        shares = [s for s in share_out(missing, workers) if s]
         total = sum(missing.values())
+        workers = max(1, min(workers, total))
         print(f"search: {total} trial(s) to run ({spec.plan.trials_per_size} per code size, {spec.sampler}, "
-              f"budget {spec.plan.name}) on {len(shares) or 1} worker(s)"
+              f"budget {spec.plan.name}) on {workers} worker(s)"
               + (f"; {abandoned} trial(s) of a killed run marked failed" if abandoned else ""), flush=True)
-        if len(shares) == 1:
-            run_trials(storage, spec, shares[0], data)
-        elif shares:
-            threads = max(1, (os.cpu_count() or 1) // len(shares))
+        if total and workers == 1:
+            run_trials(storage, spec, data)
+        elif total:
+            threads = max(1, (os.cpu_count() or 1) // workers)
             context = multiprocessing.get_context("spawn")  # a fresh TensorFlow per worker
-            procs = [context.Process(target=_worker, args=(storage_url, str(cache_dir), spec, share,
+            procs = [context.Process(target=_worker, args=(storage_url, str(cache_dir), spec,
                                                            data.x_train, data.x_val, threads, index))
-                     for index, share in enumerate(shares)]
+                     for index in range(workers)]
             for p in procs:
                 p.start()
             try:
@@ -394,6 +440,7 @@ def run_search(storage_url: str | None, cache_dir: Path, spec: SearchSpec, data:
                       f"trials are failed now and rerun next time", file=sys.stderr, flush=True)
                 if is_local(storage):
                     fail_abandoned_trials(studies)
-    # The study objects read the storage anew on every query, so they already see the workers' trials.
-    return {"studies": studies, "added": total, "abandoned": abandoned,
+        # The study objects read the storage anew on every query, so they see the workers' trials.
+        added = total - sum(missing_trials(studies, spec.plan.trials_per_size).values())
+    return {"studies": studies, "added": added, "abandoned": abandoned,
             "wall_time_s": round(time.perf_counter() - started, 2)}

@@ -119,7 +119,7 @@ STEPS: tuple[Step, ...] = (
     # it trains on one core beside the others (side by side the job is bound by core-seconds).
     Step("code_size", "autoencoders of code size 1-32: Optuna search, AE8 and AE32 tested (trains)",
          ("code_size_reconstructions.png",
-          *_both("code_size_best_val", "code_size_mean_best5", "code_size_history", "code_size_finalist_curves")),
+          *_both("code_size_per_size", "code_size_history", "code_size_finalist_curves")),
          headline=lambda r: f"test MSE AE8 {r['test_mse']['8']:.4f}, AE32 {r['test_mse']['32']:.4f}"),
     Step("latent_exploration", "AE8 and AE32 codes: PCA and t-SNE in 2-D and 3-D, PCA generation",
          ("latent_pca_tsne_2d.png", "latent_3d.png", "latent_pca_generation.png"), needs=("code_size",),
@@ -129,7 +129,7 @@ STEPS: tuple[Step, ...] = (
          headline=lambda r: f"test accuracy {_pct(r['test_accuracy'])} ({r['best_variant']})"),
     Step("denoising", "AE32 trained to undo Gaussian noise and random erasing; baselines, noise curve (trains)",
          ("denoising_examples.png", "denoising_worst_gaussian.png", "denoising_worst_erasing.png",
-          *_both("denoising_noise_curve")), needs=("code_size",),
+          *_both("denoising_noise_curve", "denoising_curves")), needs=("code_size",),
          headline=lambda r: f"test MSE Gaussian {r['gaussian']['test_mse']:.4f}, erasing {r['erasing']['test_mse']:.4f}"),
     Step("generation_quality", "generated images read by exercise 4's classifier: digits seen, Fréchet distance",
          ("generation_samples.png",), needs=("exercise_1", "exercise_4", "vae_2d", "vae_16d", "code_size"),
