@@ -252,3 +252,30 @@ def test_decode_reshapes_flat_codes_to_the_decoder_input():
     assert out.shape == (3, 32, 32, 1)
     with pytest.raises(ValueError, match="codes have 3 numbers, the decoder takes \\(1, 2, 1\\)"):
         training.decode(decoder, np.zeros((3, 3)))
+
+
+def test_stopping_restores_the_best_epoch_and_says_why_it_stopped():
+    model, x, y = tiny_regression()
+    # Plain SGD at a rate that overshoots more every step: the first epoch is the best.
+    model.compile(keras.optimizers.SGD(1.5), loss="mse")
+    rule = training.Stopping(patience=2, cap=10)
+    first = [w.copy() for w in model.get_weights()]
+    record = training.fit(model, x, y, epochs=10, batch_size=10, validation_data=(x, y),
+                          callbacks=(rule.callback(),), verbose=0)
+    stop = rule.record(record["val_loss"])
+    assert stop["epochs_trained"] == 3 and stop["best_epoch"] == 1 and stop["converged"]
+    assert stop["stopped"].startswith("early stopping: no better val_loss for 2 epochs after epoch 1")
+    # The weights are the first epoch's: one SGD step from the start (full batch).
+    assert not np.allclose(model.get_weights()[0], first[0])
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(record["val_loss"][0], rel=1e-5)
+
+
+def test_stopping_at_the_cap_is_converged_only_on_a_flat_curve():
+    rule = training.Stopping(patience=3, cap=5, window=2, flat=0.01)
+    # Best before the last two epochs 0.100, best overall 0.0995: 0.5 % better, flat.
+    assert rule.record([0.3, 0.2, 0.1, 0.0996, 0.0995])["converged"]
+    still = rule.record([0.3, 0.2, 0.1, 0.098, 0.097])  # 3 % better: still improving
+    assert not still["converged"] and still["last_epochs_gain"] == pytest.approx(0.03)
+    # An accuracy is judged on its error rate: 98 % -> 98.5 % is a quarter less error.
+    acc = training.Stopping(patience=3, cap=4, monitor="val_accuracy", mode="max").record([0.9, 0.98, 0.982, 0.985])
+    assert acc["best_epoch"] == 4 and acc["best"] == 0.985 and acc["last_epochs_gain"] == pytest.approx(0.25)
