@@ -27,10 +27,10 @@ def dense_units(model):
 def test_the_variants_freeze_from_most_to_least(encoder):
     v = finetune.variants(encoder)
     assert list(v) == ["frozen + linear", "frozen + 2 dense", "frozen conv + 3 dense", "last 1 unfrozen + linear",
-                       "last 2 unfrozen + linear", "all fine-tuned + linear"]
+                       "last 2 unfrozen + linear", "all fine-tuned + 3 dense"]
     # EXAMPLE_PARAMS has two dense layers: one hidden (enc_dense1) and the code.
     assert [v[n].cut for n in v] == ["code", "code", "flatten", "enc_dense1_act", "flatten", "image"]
-    assert [n for n in v if v[n].augment] == ["all fine-tuned + linear"]
+    assert [n for n in v if v[n].augment] == ["all fine-tuned + 3 dense"]
 
 
 @pytest.mark.parametrize("name, frozen_shape, units", [
@@ -39,11 +39,11 @@ def test_the_variants_freeze_from_most_to_least(encoder):
     ("frozen conv + 3 dense", (7 * 7 * 8,), [256, 128, 10]),  # two stride-2 convs: 28 -> 14 -> 7, 4 -> 8 channels
     ("last 1 unfrozen + linear", (16,), [8, 10]),
     ("last 2 unfrozen + linear", (7 * 7 * 8,), [16, 8, 10]),
-    ("all fine-tuned + linear", None, [16, 8, 10]),
+    ("all fine-tuned + 3 dense", None, [256, 128, 10]),  # the convs, then a new head
 ])
 def test_each_variant_trains_exactly_its_part(encoder, images, name, frozen_shape, units):
     variant = finetune.variants(encoder)[name]
-    frozen, trainable = finetune.split_at(encoder, variant.cut, variant.head, reuse=variant.reuse)
+    frozen, trainable = finetune.build(encoder, variant)
     assert dense_units(trainable) == units
     if frozen_shape is None:
         assert frozen is None and tuple(trainable.input.shape[1:]) == (28, 28, 1)
@@ -56,8 +56,7 @@ def test_each_variant_trains_exactly_its_part(encoder, images, name, frozen_shap
 
 
 def test_reused_layers_start_from_the_pretrained_weights_and_leave_them_alone(encoder, images):
-    cut = finetune.variants(encoder)["all fine-tuned + linear"].cut
-    _, trainable = finetune.split_at(encoder, cut, head=())
+    _, trainable = finetune.split_at(encoder, finetune.IMAGE, head=())
     before = [w.copy() for w in encoder.get_weights()]
     # The reused part computes exactly the encoder: its code, then the new softmax.
     codes = keras.Model(trainable.input, trainable.get_layer("code").output).predict(images, verbose=0)
@@ -93,3 +92,29 @@ def test_balanced_subsets_refuse_more_than_there_is():
         finetune.balanced_subset(labels, 51, seed=0)
     with pytest.raises(ValueError, match="class 0 has 1 examples, 10 asked"):
         finetune.balanced_subset(np.array([0, *[1] * 30]), 20, seed=0, num_classes=2)
+
+
+def test_the_full_network_keeps_the_convolutions_and_drops_out_before_its_head(encoder, images):
+    _, trainable = finetune.build(encoder, finetune.variants(encoder)["all fine-tuned + 3 dense"], shift=2)
+    names = [layer.name for layer in trainable.layers]
+    assert names[:2] == ["features", "shift"] and "enc_conv2_act" in names and "enc_dense1" not in names
+    assert [layer.rate for layer in trainable.layers if isinstance(layer, keras.layers.Dropout)] == [0.3, 0.3, 0.3]
+    conv = keras.Model(trainable.input, trainable.get_layer("flatten").output)
+    np.testing.assert_allclose(conv.predict(images, verbose=0),
+                               keras.Model(encoder.input, encoder.get_layer("flatten").output).predict(images, verbose=0),
+                               rtol=1e-5, atol=1e-6)  # outside training the shift and dropout do nothing
+    with pytest.raises(ValueError, match="'enc_conv1' does not come after 'flatten'"):
+        finetune.split_at(encoder, "flatten", (), keep="enc_conv1")
+
+
+def test_the_linear_probe_separates_separable_codes_and_says_it_converged():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 20)
+    x = rng.normal(size=(60, 4)) * 0.1 + np.eye(4)[y] * 3  # three well-separated clusters
+    probe = finetune.linear_probe(x, y)
+    assert np.mean(probe.predict(x) == y) == 1.0
+    record = finetune.probe_stopping(probe)
+    assert record["converged"] and 0 < record["epochs_trained"] < 1000 and record["epoch_cap"] == 1000
+    assert record["stopped"] == f"lbfgs converged after {record['epochs_trained']} iterations"
+    capped = finetune.probe_stopping(finetune.linear_probe(x, y, max_iter=1))
+    assert not capped["converged"] and capped["stopped"] == "lbfgs reached its cap after 1 iterations"

@@ -155,13 +155,21 @@ def test_quick_metrics_have_the_documented_keys_and_ranges(quick_run):
         assert len(latent[size]["pca_explained_variance_3d"]) == 3
     ft = json.loads((dirs["results"] / "finetune.json").read_text())
     assert list(ft["variants"]) == ["frozen + linear", "frozen + 2 dense", "frozen conv + 3 dense",
-                                    "last 1 unfrozen + linear", "last 2 unfrozen + linear", "all fine-tuned + linear"]
+                                    "last 1 unfrozen + linear", "last 2 unfrozen + linear", "all fine-tuned + 3 dense"]
     assert ft["best_variant"] == max(ft["variants"], key=lambda n: ft["variants"][n]["val_accuracy"])
     assert sum(map(sum, ft["confusion_matrix"])) == 512
     assert ft["test_errors"] == round(512 * (1 - ft["test_accuracy"]))
+    # Every reported model says how it stopped: the probe on lbfgs' tolerance, the rest one epoch in quick mode.
+    assert ft["variants"]["frozen + linear"]["stopping"]["monitor"] == "lbfgs tolerance"
+    for name, v in ft["variants"].items():
+        if name != "frozen + linear":
+            assert v["stopping"]["epochs_trained"] == len(v["history"]["val_accuracy"]) == 1
+            assert v["val_accuracy"] == v["history"]["val_accuracy"][0]
     # 1707 training images in quick mode: 10 000 labels do not exist, "all" is the whole split.
     assert {k: v["labels"] for k, v in ft["label_efficiency"].items()} == {"100": 100, "1000": 1000, "all": 1707}
     assert all(0 <= v[s] <= 1 for v in ft["label_efficiency"].values() for s in ("pretrained", "scratch"))
+    # "all labels, pretrained" is the full-network variant itself, not a second training of it.
+    assert ft["label_efficiency"]["all"]["pretrained_runs"][0]["reused"] is True
     dn = json.loads((dirs["results"] / "denoising.json").read_text())
     # Added N(0, sigma^2) noise: the noisy input's MSE against the clean image is sigma^2.
     assert dn["baselines"]["gaussian"]["corrupted_input"] == pytest.approx(0.1**2, rel=0.02)

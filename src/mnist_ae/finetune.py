@@ -34,6 +34,8 @@ class Variant:
     head: tuple[int, ...] = ()
     reuse: bool = True  # keep the encoder's (pretrained) layers after `cut`, or only the new head
     augment: bool = False  # random shifts; only where images reach the trainable part
+    keep: str | None = None  # the last encoder layer kept (None: all of them, up to the code)
+    dropout: float = 0.0  # before each of the head's dense layers
 
 
 def variants(encoder: keras.Model) -> dict[str, Variant]:
@@ -41,7 +43,8 @@ def variants(encoder: keras.Model) -> dict[str, Variant]:
 
     "last k" unfreezes the last k weight layers of the encoder (the code layer, then the dense
     layer before it); "frozen conv + 3 dense" puts three new dense layers (two hidden, the
-    softmax) on the frozen convolutions' features.
+    softmax) on the frozen convolutions' features; "all fine-tuned + 3 dense" trains the
+    pretrained convolutions too, under the same kind of head (with dropout), on shifted images.
     """
     names = [layer.name for layer in encoder.layers]
     dense = sorted(n for n in names if n.startswith("enc_dense") and n.endswith("_act"))
@@ -53,18 +56,21 @@ def variants(encoder: keras.Model) -> dict[str, Variant]:
         "frozen conv + 3 dense": Variant("flatten", head=(256, 128), reuse=False),
         "last 1 unfrozen + linear": Variant(before_code),
         "last 2 unfrozen + linear": Variant(before_last_two),
-        "all fine-tuned + linear": Variant(IMAGE, augment=True),
+        "all fine-tuned + 3 dense": Variant(IMAGE, head=(256, 128), augment=True, keep="flatten", dropout=0.3),
     }
 
 
 def split_at(encoder: keras.Model, cut: str, head: tuple[int, ...], num_classes: int = 10, reuse: bool = True,
-             shift: int = 0, seed: int = 0) -> tuple[keras.Model | None, keras.Model]:
+             shift: int = 0, seed: int = 0, keep: str | None = None,
+             dropout: float = 0.0) -> tuple[keras.Model | None, keras.Model]:
     """`(frozen, trainable)`: the encoder up to layer `cut`, and the rest of it plus a softmax head.
 
     `frozen` is None when `cut` is the input. The trainable part gets copies of the encoder's
     layers after `cut` (same config and weights: training it never changes `encoder`; none with
-    `reuse=False`), then Dense(w, ReLU) per width in `head`, then Dense(num_classes, softmax). `shift` > 0 puts a
-    RandomTranslation (training only) in front, for a trainable part that starts at the image.
+    `reuse=False`; only those up to layer `keep` if given), then Dense(w, ReLU) per width in
+    `head`, then Dense(num_classes, softmax), each after a Dropout(`dropout`) when it is > 0.
+    `shift` > 0 puts a RandomTranslation (training only) in front, for a trainable part that
+    starts at the image.
     """
     names = [layer.name for layer in encoder.layers]
     if cut not in names:
@@ -78,14 +84,60 @@ def split_at(encoder: keras.Model, cut: str, head: tuple[int, ...], num_classes:
             raise ValueError("random shifts need the images: only a variant with nothing frozen can use them")
         factor = shift / start.shape[1]
         x = layers.RandomTranslation(factor, factor, fill_mode="constant", seed=seed, name="shift")(x)
-    for layer in encoder.layers[index + 1:] if reuse else ():
+    if keep is not None and keep not in names[index + 1:]:
+        raise ValueError(f"layer '{keep}' does not come after '{cut}' in the encoder")
+    end = names.index(keep) + 1 if keep is not None else len(names)
+    for layer in encoder.layers[index + 1:end] if reuse else ():
         copy = layer.__class__.from_config(layer.get_config())
         x = copy(x)
         copy.set_weights(layer.get_weights())
-    for i, width in enumerate(head, start=1):
-        x = layers.Dense(width, activation="relu", name=f"head_dense{i}")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="softmax")(x)
+    for i, width in enumerate((*head, num_classes), start=1):
+        x = layers.Dropout(dropout, name=f"head_dropout{i}")(x) if dropout else x
+        last = i == len(head) + 1
+        x = layers.Dense(width, activation="softmax" if last else "relu", name="softmax" if last else f"head_dense{i}")(x)
+    outputs = x
     return frozen, keras.Model(start, outputs, name="trainable")
+
+
+def build(encoder: keras.Model, variant: Variant, shift: int = 0, seed: int = 0):
+    """`split_at` for `variant`: its frozen part and its trainable part (shifted images only where
+    the variant asks for them and `shift` > 0)."""
+    return split_at(encoder, variant.cut, variant.head, reuse=variant.reuse, shift=shift if variant.augment else 0,
+                    seed=seed, keep=variant.keep, dropout=variant.dropout)
+
+
+def linear_probe(x_train, y_train, max_iter: int = 1000):
+    """The standard linear probe: standardised features, multinomial logistic regression (lbfgs)
+    fitted to convergence by scikit-learn. Returns the fitted pipeline; `converged(probe)` says
+    whether lbfgs stopped on its tolerance rather than on `max_iter`."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter)).fit(x_train, y_train)
+
+
+def probe_stopping(probe) -> dict:
+    """A linear probe's record in the shape of `training.Stopping.record` (iterations for epochs)."""
+    model = probe[-1]
+    n = int(np.max(model.n_iter_))
+    converged = n < model.max_iter
+    return {"epochs_trained": n, "epoch_cap": model.max_iter, "monitor": "lbfgs tolerance", "converged": converged,
+            "stopped": f"lbfgs {'converged' if converged else 'reached its cap'} after {n} iterations"}
+
+
+def tiled(indices: np.ndarray, at_least: int) -> np.ndarray:
+    """`indices` repeated whole until there are at least `at_least` of them: an epoch of a small
+    labelled subset is then long enough for the validation curve to be checked between updates
+    rather than after every batch.
+
+    Example:
+        >>> tiled(np.array([4, 7, 9]), 7).tolist()
+        [4, 7, 9, 4, 7, 9, 4, 7, 9]
+        >>> tiled(np.arange(5), 3).tolist()
+        [0, 1, 2, 3, 4]
+    """
+    return np.tile(indices, -(-at_least // len(indices)))
 
 
 def balanced_subset(labels: np.ndarray, n: int, seed: int, num_classes: int = 10) -> np.ndarray:

@@ -202,17 +202,20 @@ def search_history(trials: dict[int, list[tuple[int, float]]], path) -> list[Pat
     return save(fig, path, vector=True)
 
 
-def label_efficiency(labels: dict[str, int], series: dict[str, dict[str, float]], path) -> list[Path]:
-    """Test accuracy against the number of labels (log axis), one line per series.
+def label_efficiency_spread(points: dict[str, dict], path) -> list[Path]:
+    """Test accuracy against the number of labels (log axis), pretrained and from scratch: the
+    mean over a point's label subsets with their standard deviation as error bars.
 
-    `labels` maps each point's key (e.g. "100", "all") to its number of labels; `series` maps a
-    line's name to {key: accuracy in [0, 1]}.
+    `points` maps a key (e.g. "100", "all") to {"labels": n, "pretrained": mean, "pretrained_std":
+    std, "scratch": ..., "scratch_std": ...}, accuracies in [0, 1].
     """
     fig, ax = plt.subplots(figsize=(5, 3.4))
-    keys = sorted(labels, key=labels.get)
-    for name, values in series.items():
-        ax.plot([labels[k] for k in keys], [100 * values[k] for k in keys], "o-", ms=4, label=name)
-    ax.set_xscale("log"), ax.set_xticks([labels[k] for k in keys], [f"{labels[k]:,}" for k in keys])
+    keys = sorted(points, key=lambda k: points[k]["labels"])
+    x = [points[k]["labels"] for k in keys]
+    for start, label in (("pretrained", "pretrained (AE32 encoder)"), ("scratch", "from scratch")):
+        ax.errorbar(x, [100 * points[k][start] for k in keys], yerr=[100 * points[k][f"{start}_std"] for k in keys],
+                    fmt="o-", ms=4, capsize=3, label=label)
+    ax.set_xscale("log"), ax.set_xticks(x, [f"{n:,}" for n in x])
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_xlabel("labelled training images"), ax.set_ylabel("test accuracy (%)")
     ax.grid(alpha=0.3, which="both"), ax.legend()

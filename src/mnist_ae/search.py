@@ -56,7 +56,7 @@ BUDGETS = {
     # Every trial is one annealed epoch on the whole training split: a common budget for every
     # size, so the per-size figure compares trained models (not how fast 48 updates start to
     # learn), three per size for a best and a spread. The finalists train to convergence.
-    "default": Budget("default", 3, None, None, 1, "narrow", 12, anneal_trials=True),
+    "default": Budget("default", 3, None, None, 1, "narrow", 14, anneal_trials=True),
     # The reference's scale: 10 full trials per code size over its whole space (hours on a CPU).
     "reference": Budget("reference", 10, None, None, None, "reference", None),
     "quick": Budget("quick", 2, 512, 256, 1, "narrow", 1),

@@ -125,7 +125,7 @@ STEPS: tuple[Step, ...] = (
          ("latent_pca_tsne_2d.png", "latent_3d.png", "latent_pca_generation.png"), needs=("code_size",),
          headline=lambda r: f"t-SNE 2-D 1-NN AE8 {_pct(r['8']['separation']['tsne_2d']['knn1_accuracy'])}"),
     Step("finetune", "AE32 encoder fine-tuned to classify; pretrained vs scratch with few labels (trains)",
-         _both("finetune_confusion", "finetune_label_efficiency"), needs=("code_size",),
+         _both("finetune_confusion", "finetune_label_efficiency", "finetune_val_curves"), needs=("code_size",),
          headline=lambda r: f"test accuracy {_pct(r['test_accuracy'])} ({r['best_variant']})"),
     Step("denoising", "AE32 trained to undo Gaussian noise and random erasing; baselines, noise curve (trains)",
          ("denoising_examples.png", "denoising_worst_gaussian.png", "denoising_worst_erasing.png",

@@ -139,7 +139,7 @@ class Stopping:
     (Keras restores them at the end of training whether or not it stopped early); `record()`
     says afterwards how many epochs trained and why it stopped. A run that reaches its epoch cap
     counts as converged only when its last `window` epochs improved the best value by under
-    `flat` (relative; for an accuracy, relative to the error rate).
+    `flat` an epoch on average (relative; for an accuracy, relative to the error rate).
 
     Example:
         >>> rule = Stopping(patience=2, cap=10)
@@ -148,7 +148,7 @@ class Stopping:
         >>> rule.record([0.5, 0.3, 0.2, 0.15, 0.149, 0.1485, 0.148, 0.1479, 0.1478, 0.1477])["converged"]
         True
         >>> Stopping(patience=2, cap=3).record([0.5, 0.3, 0.2])["stopped"]
-        'epoch cap 3 reached; the last 2 epochs improved the best val_loss by 60.00 % (still improving)'
+        'epoch cap 3 reached; the last 2 epochs improved the best val_loss by 60.00 % (30.00 % an epoch: still improving)'
         >>> Stopping(patience=2, cap=1, monitor="val_accuracy", mode="max").record([0.9])["converged"]
         False
     """
@@ -182,10 +182,11 @@ class Stopping:
                     "stopped": f"epoch cap {self.cap} reached after {n} epoch(s): too few to tell whether it converged"}
         before = min(loss[:-self.window])
         gain = (before - min(loss)) / before if before > 0 else 0.0
-        converged = gain < self.flat
+        converged = gain / self.window < self.flat
         return {**out, "converged": converged, "last_epochs_gain": gain,
                 "stopped": f"epoch cap {self.cap} reached; the last {self.window} epochs improved the best "
-                           f"{self.monitor} by {100 * gain:.2f} % ({'flat' if converged else 'still improving'})"}
+                           f"{self.monitor} by {100 * gain:.2f} % ({100 * gain / self.window:.2f} % an epoch: "
+                           f"{'flat' if converged else 'still improving'})"}
 
 
 STATE_FILE = "state.json"  # names the newest checkpoint of a `fit(..., checkpoint_dir=...)` run
