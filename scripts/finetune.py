@@ -41,17 +41,17 @@ PROBE = "frozen + linear"  # the variant fitted by scikit-learn's linear probe
 
 @dataclasses.dataclass(frozen=True)
 class Defaults:
-    """The study's recipe: `--epochs` caps every Keras model's epochs; each stops when its
-    validation accuracy has not improved for `patience` epochs (`full_patience` for the networks
-    that train the convolutions, whose epochs cost 20x more)."""
+    """The study's recipe: `--epochs` caps the heads' epochs and `conv_epochs` the networks that
+    train the convolutions (their epochs cost 20x more); each stops when its validation accuracy
+    has not improved for `patience` epochs (`conv_patience` for the convolutional networks)."""
 
-    epochs: int = 60
+    epochs: int = 20
     batch_size: int = 256
     learning_rate: float = 1e-3
     seed: int = 0
     patience: int = 5
-    full_epochs: int = 20
-    full_patience: int = 3
+    conv_epochs: int = 20
+    conv_patience: int = 3
     shift: int = 2  # pixels of random translation where the images reach the trainable part
     tile: int = 2048  # a small label subset is repeated to at least this many images per epoch
 
@@ -86,7 +86,7 @@ def body(run) -> None:
     train_idx, val_idx = preprocessing.train_validation_split(len(images))
     x_train, y_train, x_val, y_val = images[train_idx], run.y_train[train_idx], images[val_idx], run.y_train[val_idx]
     x_test = preprocessing.to_unpadded_input(run.x_test)
-    full_epochs = 1 if args.quick else args.full_epochs
+    conv_epochs = 1 if args.quick else args.conv_epochs
     config = training.ClassifierConfig(epochs=args.epochs, batch_size=args.batch_size,
                                        learning_rate=args.learning_rate, seed=args.seed, shift=0)
 
@@ -111,9 +111,9 @@ def body(run) -> None:
                              "stopping": finetune.probe_stopping(probe)}
         else:
             full = variant.cut == finetune.IMAGE
-            sized = dataclasses.replace(config, epochs=full_epochs) if full else config
+            sized = dataclasses.replace(config, epochs=conv_epochs) if full else config
             history = train(trainable, f_train, y_train, (f_val, y_val), sized,
-                            args.full_patience if full else args.patience)
+                            args.conv_patience if full else args.patience)
             models[name] = (lambda f, m=trainable: m.predict(f, batch_size=1024, verbose=0).argmax(axis=1), f_test)
             results[name] = {"val_accuracy": history["stopping"]["best"], "seconds_per_epoch": history["seconds_per_epoch"],
                              "feature_seconds": extract, "trainable_params": trainable.count_params(),
@@ -136,7 +136,7 @@ def body(run) -> None:
     recipe_name = next(n for n, v in variants.items() if v.cut == finetune.IMAGE)
     recipe = variants[recipe_name]
     efficiency = label_efficiency(run, args, recipe, pretrained, params, (x_train, y_train, x_val, y_val, x_test),
-                                  config, full_epochs, reuse={"pretrained": (results[recipe_name], models[recipe_name])})
+                                  config, conv_epochs, reuse={"pretrained": (results[recipe_name], models[recipe_name])})
 
     plotting.confusion(matrix, run.figures / "finetune_confusion.png",
                        title=f"{best}: test accuracy {100 * test_accuracy:.2f} %")
@@ -163,7 +163,7 @@ def body(run) -> None:
           f"({run.wall_time():.1f} s)")
 
 
-def label_efficiency(run, args, recipe, pretrained, params, data, config, full_epochs, reuse) -> dict:
+def label_efficiency(run, args, recipe, pretrained, params, data, config, conv_epochs, reuse) -> dict:
     """{"100": {...}, ..., "all": {...}}: test accuracy of the recipe's network from the AE32's
     weights and from scratch, trained to convergence on each number of labels; several seeded
     subsets for the few-label points (mean, std and each seed's value). `reuse` holds runs
@@ -191,10 +191,10 @@ def label_efficiency(run, args, recipe, pretrained, params, data, config, full_e
                 keras.utils.set_random_seed(args.seed + seed)
                 _, model = finetune.build(encoder(), recipe, shift=args.shift, seed=args.seed + seed)
                 epoch = finetune.tiled(pick, args.tile) if n < args.tile else pick
-                sized = dataclasses.replace(config, epochs=args.epochs if n <= FEW else full_epochs,
+                sized = dataclasses.replace(config, epochs=args.epochs if n <= FEW else conv_epochs,
                                             seed=args.seed + seed)
                 history = train(model, x_train[epoch], y_train[epoch], (x_val[val], y_val[val]), sized,
-                                args.patience if n <= FEW else args.full_patience)
+                                args.patience if n <= FEW else args.conv_patience)
                 runs.append({"test_accuracy": accuracy(model, x_test, run.y_test), "subset_seed": seed,
                              "stopping": history["stopping"]})
             values = [r["test_accuracy"] for r in runs]
@@ -214,9 +214,10 @@ def main(argv=None) -> int:
     parser = exercise_parser(__doc__, defaults)
     parser.add_argument("--patience", type=positive_int, default=defaults.patience,
                         help="epochs without a better validation accuracy before a head stops")
-    parser.add_argument("--full-epochs", type=positive_int, default=defaults.full_epochs,
+    # Not "--full-epochs": `full_epochs` is the shared parser's non-quick --epochs default.
+    parser.add_argument("--conv-epochs", type=positive_int, default=defaults.conv_epochs,
                         help="epoch cap of the networks that train the convolutions (1 with --quick)")
-    parser.add_argument("--full-patience", type=positive_int, default=defaults.full_patience,
+    parser.add_argument("--conv-patience", type=positive_int, default=defaults.conv_patience,
                         help="patience of the networks that train the convolutions")
     parser.add_argument("--shift", type=int, default=defaults.shift,
                         help="random translation in pixels where the images reach the trainable part (0: none)")
