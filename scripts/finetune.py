@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import mnist_ae  # noqa: F401  (before Keras: it sets TensorFlow's defaults, see mnist_ae/__init__.py)
 
+import argparse
 import dataclasses
 import time
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -42,8 +44,11 @@ PROBE = "frozen + linear"  # the variant fitted by scikit-learn's linear probe
 @dataclasses.dataclass(frozen=True)
 class Defaults:
     """The study's recipe: `--epochs` caps the heads' epochs and `conv_epochs` the networks that
-    train the convolutions (their epochs cost 20x more); each stops when its validation accuracy
-    has not improved for `patience` epochs (`conv_patience` for the convolutional networks)."""
+    train the convolutions on 10 000 or more images an epoch (their epochs cost 20x more); each
+    stops when its validation accuracy has not improved for `patience` epochs (`conv_patience`
+    for the convolutional networks). The rate decays along a cosine to 5 % at the cap, so a run
+    that reaches its cap ends on small steps and is judged on its last epochs' gain
+    (`training.Stopping`)."""
 
     epochs: int = 20
     batch_size: int = 256
@@ -77,21 +82,33 @@ def accuracy(model, x, y) -> float:
     return float(np.mean(model.predict(x, batch_size=1024, verbose=0).argmax(axis=1) == y))
 
 
-def body(run) -> None:
-    args = run.args
-    study = read_step_results(run.results, "code_size")
-    pretrained = lambda: code_models.load_finalist(run.cache, study, CODE_SIZE)[0]  # noqa: E731
-    params = study["finalists"][str(CODE_SIZE)]["params"]
-    images = preprocessing.to_unpadded_input(run.x_train)
-    train_idx, val_idx = preprocessing.train_validation_split(len(images))
-    x_train, y_train, x_val, y_val = images[train_idx], run.y_train[train_idx], images[val_idx], run.y_train[val_idx]
-    x_test = preprocessing.to_unpadded_input(run.x_test)
-    conv_epochs = 1 if args.quick else args.conv_epochs
-    config = training.ClassifierConfig(epochs=args.epochs, batch_size=args.batch_size,
-                                       learning_rate=args.learning_rate, seed=args.seed, shift=0)
+def fit_probe(f_train, y_train, f_val, y_val) -> tuple[dict, Callable]:
+    """The frozen codes' linear probe, fitted until lbfgs converges: its record and predict."""
+    started = time.perf_counter()
+    probe = finetune.linear_probe(f_train, y_train)
+    return {"val_accuracy": float(np.mean(probe.predict(f_val) == y_val)), "seconds_per_epoch": None,
+            "fit_seconds": time.perf_counter() - started, "trainable_params": int(f_train.shape[1] * 10 + 10),
+            "method": "scikit-learn StandardScaler + LogisticRegression (lbfgs)",
+            "stopping": finetune.probe_stopping(probe)}, probe.predict
 
-    results, models, variants = {}, {}, finetune.variants(pretrained())
-    extracted = {}  # cut -> (train, validation, test) features: variants that freeze the same part share them
+
+def fit_keras(model, f_train, y_train, f_val, y_val, config, patience) -> tuple[dict, Callable]:
+    """A Keras variant trained until its validation accuracy stops improving: its record (best
+    epoch's accuracy, seconds an epoch, stopping record, curves) and predict (class labels)."""
+    history = train(model, f_train, y_train, (f_val, y_val), config, patience)
+    return ({"val_accuracy": history["stopping"]["best"], "seconds_per_epoch": history["seconds_per_epoch"],
+             "fit_seconds": history["seconds_per_epoch"] * len(history["loss"]),
+             "trainable_params": model.count_params(), "stopping": history["stopping"],
+             "history": {k: history[k] for k in ("accuracy", "val_accuracy")}},
+            lambda f: model.predict(f, batch_size=1024, verbose=0).argmax(axis=1))
+
+
+def fit_variants(args, variants, pretrained, data, config, conv_epochs) -> tuple[dict, dict]:
+    """Every variant fitted on the training split and judged on the validation split:
+    ({name: record}, {name: (predict, its test features)}). The frozen part is run once per cut
+    (variants that freeze the same part share its features)."""
+    x_train, y_train, x_val, y_val, x_test = data
+    results, models, extracted = {}, {}, {}
     for k, (name, variant) in enumerate(variants.items(), start=1):
         keras.utils.set_random_seed(args.seed)
         frozen, trainable = finetune.build(pretrained(), variant, shift=args.shift, seed=args.seed)
@@ -101,27 +118,33 @@ def body(run) -> None:
         f_train, f_val, f_test = extracted[variant.cut]
         extract = time.perf_counter() - started
         if name == PROBE:
-            started = time.perf_counter()
-            probe = finetune.linear_probe(f_train, y_train)
-            models[name] = (probe.predict, f_test)
-            results[name] = {"val_accuracy": float(np.mean(probe.predict(f_val) == y_val)),
-                             "seconds_per_epoch": None, "fit_seconds": time.perf_counter() - started,
-                             "feature_seconds": extract, "trainable_params": int(f_train.shape[1] * 10 + 10),
-                             "method": "scikit-learn StandardScaler + LogisticRegression (lbfgs)",
-                             "stopping": finetune.probe_stopping(probe)}
+            result, predict = fit_probe(f_train, y_train, f_val, y_val)
         else:
-            full = variant.cut == finetune.IMAGE
-            sized = dataclasses.replace(config, epochs=conv_epochs) if full else config
-            history = train(trainable, f_train, y_train, (f_val, y_val), sized,
-                            args.conv_patience if full else args.patience)
-            models[name] = (lambda f, m=trainable: m.predict(f, batch_size=1024, verbose=0).argmax(axis=1), f_test)
-            results[name] = {"val_accuracy": history["stopping"]["best"], "seconds_per_epoch": history["seconds_per_epoch"],
-                             "feature_seconds": extract, "trainable_params": trainable.count_params(),
-                             "stopping": history["stopping"],
-                             "history": {k: history[k] for k in ("accuracy", "val_accuracy")}}
-        stop = results[name]["stopping"]
-        print(f"fine-tuning [{k}/{len(variants)}] {name}: validation accuracy {100 * results[name]['val_accuracy']:.2f} %"
-              f"; {stop['stopped']}", flush=True)
+            conv = variant.cut == finetune.IMAGE
+            result, predict = fit_keras(trainable, f_train, y_train, f_val, y_val,
+                                        dataclasses.replace(config, epochs=conv_epochs) if conv else config,
+                                        args.conv_patience if conv else args.patience)
+        results[name], models[name] = {**result, "feature_seconds": extract}, (predict, f_test)
+        print(f"fine-tuning [{k}/{len(variants)}] {name}: validation accuracy {100 * result['val_accuracy']:.2f} %"
+              f"; {result['stopping']['stopped']}", flush=True)
+    return results, models
+
+
+def body(run) -> None:
+    args = run.args
+    study = read_step_results(run.results, "code_size")
+    pretrained = lambda: code_models.load_finalist(run.cache, study, CODE_SIZE)[0]  # noqa: E731
+    params = study["finalists"][str(CODE_SIZE)]["params"]
+    images = preprocessing.to_unpadded_input(run.x_train)
+    train_idx, val_idx = preprocessing.train_validation_split(len(images))
+    x_train, y_train, x_val, y_val = images[train_idx], run.y_train[train_idx], images[val_idx], run.y_train[val_idx]
+    x_test = preprocessing.to_unpadded_input(run.x_test)
+    data = (x_train, y_train, x_val, y_val, x_test)
+    conv_epochs = 1 if args.quick else args.conv_epochs
+    config = training.ClassifierConfig(epochs=args.epochs, batch_size=args.batch_size,
+                                       learning_rate=args.learning_rate, seed=args.seed, shift=0)
+    variants = finetune.variants(pretrained())
+    results, models = fit_variants(args, variants, pretrained, data, config, conv_epochs)
 
     best = max(results, key=lambda n: results[n]["val_accuracy"])
     predict, f_test = models[best]
@@ -135,8 +158,8 @@ def body(run) -> None:
     # random initialisation, each trained to convergence on the same labels.
     recipe_name = next(n for n, v in variants.items() if v.cut == finetune.IMAGE)
     recipe = variants[recipe_name]
-    efficiency = label_efficiency(run, args, recipe, pretrained, params, (x_train, y_train, x_val, y_val, x_test),
-                                  config, conv_epochs, reuse={"pretrained": (results[recipe_name], models[recipe_name])})
+    efficiency = label_efficiency(run, args, recipe, pretrained, params, data, config, conv_epochs,
+                                  reuse={"pretrained": (results[recipe_name], models[recipe_name])})
 
     plotting.confusion(matrix, run.figures / "finetune_confusion.png",
                        title=f"{best}: test accuracy {100 * test_accuracy:.2f} %")
@@ -152,6 +175,9 @@ def body(run) -> None:
         "final": {"train_images": len(x_train), "augmented": variants[best].augment, "retrained": False},
         "label_efficiency": efficiency,
         "label_network": recipe_name,
+        "recipe": {"epochs": args.epochs, "conv_epochs": conv_epochs, "patience": args.patience,
+                   "conv_patience": args.conv_patience, "batch_size": args.batch_size,
+                   "learning_rate": args.learning_rate, "shift": args.shift, "tile": args.tile, "few_labels": FEW},
         "code_size": CODE_SIZE,
         "references": REFERENCES,
         "targets": TARGETS,
@@ -166,17 +192,22 @@ def body(run) -> None:
 def label_efficiency(run, args, recipe, pretrained, params, data, config, conv_epochs, reuse) -> dict:
     """{"100": {...}, ..., "all": {...}}: test accuracy of the recipe's network from the AE32's
     weights and from scratch, trained to convergence on each number of labels; several seeded
-    subsets for the few-label points (mean, std and each seed's value). `reuse` holds runs
-    already made on all the labels (start -> (result, (predict, test features)))."""
+    subsets for the few-label points (mean, sample standard deviation and each subset's run).
+    `reuse` holds runs already made on all the labels (start -> (result, (predict, test features)))."""
     x_train, y_train, x_val, y_val, x_test = data
-    few_val = np.arange(min(FEW, len(x_val)))  # the validation split is already shuffled
     starts = {"pretrained": pretrained, "scratch": lambda: code_models.build(params, CODE_SIZE)[0]}
     efficiency = {}
     for n in (*LABELS, len(x_train)):
         if n > len(x_train):
             continue
         everything = n == len(x_train)  # "all": the whole split, as unbalanced as MNIST is
-        seeds = SUBSET_SEEDS[:1] if (n > FEW or args.quick) else SUBSET_SEEDS
+        few = n <= FEW
+        seeds = SUBSET_SEEDS[:1] if (not few or args.quick) else SUBSET_SEEDS
+        # Few labels: a fixed validation subset (the split is already shuffled) and the heads' cap
+        # and patience, as their (tiled) epochs are short.
+        val = np.arange(min(FEW, len(x_val)) if few else len(x_val))
+        recipe_config = dataclasses.replace(config, epochs=args.epochs if few else conv_epochs)
+        patience = args.patience if few else args.conv_patience
         row = {"labels": n, "subsets": len(seeds)}
         for start, encoder in starts.items():
             runs = []
@@ -184,46 +215,68 @@ def label_efficiency(run, args, recipe, pretrained, params, data, config, conv_e
                 if everything and start in reuse:
                     result, (predict, f_test) = reuse[start]
                     runs.append({"test_accuracy": float(np.mean(predict(f_test) == run.y_test)),
-                                 "stopping": result["stopping"], "reused": True})
+                                 "val_accuracy": result["val_accuracy"], "stopping": result["stopping"],
+                                 "reused": True})
                     continue
                 pick = np.arange(n) if everything else finetune.balanced_subset(y_train, n, seed=seed)
-                val = few_val if n <= FEW else np.arange(len(x_val))
                 keras.utils.set_random_seed(args.seed + seed)
                 _, model = finetune.build(encoder(), recipe, shift=args.shift, seed=args.seed + seed)
-                epoch = finetune.tiled(pick, args.tile) if n < args.tile else pick
-                sized = dataclasses.replace(config, epochs=args.epochs if n <= FEW else conv_epochs,
-                                            seed=args.seed + seed)
-                history = train(model, x_train[epoch], y_train[epoch], (x_val[val], y_val[val]), sized,
-                                args.patience if n <= FEW else args.conv_patience)
+                epoch = finetune.tiled(pick, args.tile)
+                history = train(model, x_train[epoch], y_train[epoch], (x_val[val], y_val[val]),
+                                dataclasses.replace(recipe_config, seed=args.seed + seed), patience)
                 runs.append({"test_accuracy": accuracy(model, x_test, run.y_test), "subset_seed": seed,
+                             "val_accuracy": history["stopping"]["best"], "validation_images": len(val),
+                             "epoch_images": len(epoch), "seconds_per_epoch": history["seconds_per_epoch"],
                              "stopping": history["stopping"]})
-            values = [r["test_accuracy"] for r in runs]
-            row[start] = float(np.mean(values))
-            row[f"{start}_std"] = float(np.std(values))
-            row[f"{start}_runs"] = runs
-        label = "all" if everything else str(n)
-        efficiency[label] = row
+            row.update(spread(start, runs))
+        efficiency["all" if everything else str(n)] = row
         print(f"fine-tuning: {n} labels ({len(seeds)} subset(s)): pretrained {100 * row['pretrained']:.2f} "
               f"+- {100 * row['pretrained_std']:.2f} %, scratch {100 * row['scratch']:.2f} "
               f"+- {100 * row['scratch_std']:.2f} %", flush=True)
     return efficiency
 
 
-def main(argv=None) -> int:
+def spread(start: str, runs: list[dict]) -> dict:
+    """{start: mean test accuracy, start_std: its sample standard deviation (0 for one run),
+    start_runs: the runs} for one starting point's runs at one number of labels.
+
+    Example:
+        >>> round(spread("scratch", [{"test_accuracy": 0.5}, {"test_accuracy": 0.7}])["scratch_std"], 4)
+        0.1414
+    """
+    values = [r["test_accuracy"] for r in runs]
+    return {start: float(np.mean(values)), f"{start}_std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+            f"{start}_runs": runs}
+
+
+def pixels(text: str) -> int:
+    """argparse type: a whole number of pixels, 0 or more."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more pixels, got {value}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    """The common flags (`--epochs`: the heads' cap) and the study's own."""
     defaults = Defaults()
-    parser = exercise_parser(__doc__, defaults)
-    parser.add_argument("--patience", type=positive_int, default=defaults.patience,
-                        help="epochs without a better validation accuracy before a head stops")
-    # Not "--full-epochs": `full_epochs` is the shared parser's non-quick --epochs default.
-    parser.add_argument("--conv-epochs", type=positive_int, default=defaults.conv_epochs,
-                        help="epoch cap of the networks that train the convolutions (1 with --quick)")
-    parser.add_argument("--conv-patience", type=positive_int, default=defaults.conv_patience,
-                        help="patience of the networks that train the convolutions")
-    parser.add_argument("--shift", type=int, default=defaults.shift,
-                        help="random translation in pixels where the images reach the trainable part (0: none)")
-    parser.add_argument("--tile", type=positive_int, default=defaults.tile,
-                        help="a label subset smaller than this is repeated to at least this many images per epoch")
-    return run_script(parser, argv, body)
+    p = exercise_parser(__doc__, defaults)
+    p.add_argument("--patience", type=positive_int, default=defaults.patience,
+                   help="epochs without a better validation accuracy before a model stops")
+    p.add_argument("--conv-epochs", type=positive_int, default=defaults.conv_epochs,
+                   help="epoch cap of the networks that train the convolutions on 10 000 or more labels "
+                        "(1 with --quick)")
+    p.add_argument("--conv-patience", type=positive_int, default=defaults.conv_patience,
+                   help="patience of the networks that train the convolutions on 10 000 or more labels")
+    p.add_argument("--shift", type=pixels, default=defaults.shift,
+                   help="random translation in pixels where the images reach the trainable part (0: none)")
+    p.add_argument("--tile", type=positive_int, default=defaults.tile,
+                   help="a label subset smaller than this is repeated to at least this many images per epoch")
+    return p
+
+
+def main(argv=None) -> int:
+    return run_script(parser(), argv, body)
 
 
 if __name__ == "__main__":

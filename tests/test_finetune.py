@@ -1,4 +1,9 @@
-"""Fine-tuning helpers: what each variant freezes and trains, and the class-balanced label subsets."""
+"""Fine-tuning: what each variant freezes and trains, the class-balanced label subsets, and the study's
+script pieces (its epoch caps, a Keras variant's stopping record, the spread over label subsets)."""
+
+import importlib.util
+import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -118,3 +123,63 @@ def test_the_linear_probe_separates_separable_codes_and_says_it_converged():
     assert record["stopped"] == f"lbfgs converged after {record['epochs_trained']} iterations"
     capped = finetune.probe_stopping(finetune.linear_probe(x, y, max_iter=1))
     assert not capped["converged"] and capped["stopped"] == "lbfgs reached its cap after 1 iterations"
+
+
+def test_the_probe_record_has_the_stopping_record_shape():
+    y = np.repeat(np.arange(2), 10)
+    x = np.eye(2)[y] * 3 + np.random.default_rng(0).normal(size=(20, 2)) * 0.1
+    record = finetune.probe_stopping(finetune.linear_probe(x, y))
+    assert set(record) == {"epochs_trained", "epoch_cap", "best_epoch", "monitor", "best", "converged", "stopped"}
+    assert record["best_epoch"] == record["epochs_trained"] and record["best"] is None
+
+
+def test_tiled_epochs_repeat_every_index_equally_and_in_order():
+    pick = np.array([3, 8, 11, 20])
+    epoch = finetune.tiled(pick, 10)
+    assert epoch.tolist() == [3, 8, 11, 20] * 3  # 12 >= 10: whole copies only, never a partial one
+    assert np.bincount(epoch).tolist() == np.bincount(np.repeat(pick, 3)).tolist()
+    assert finetune.tiled(pick, 4).tolist() == pick.tolist()  # already long enough: unchanged
+
+
+@pytest.fixture(scope="module")
+def script():
+    """scripts/finetune.py as a module (registered, as its dataclass needs)."""
+    path = Path(__file__).resolve().parent.parent / "scripts" / "finetune.py"
+    spec = importlib.util.spec_from_file_location("finetune_script", path)
+    module = sys.modules["finetune_script"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules["finetune_script"]
+
+
+def test_the_script_caps_heads_and_conv_networks_apart(script):
+    args = script.parser().parse_args([])
+    # `cli.prepare` sets --epochs (None until then) from `full_epochs`: the heads' cap, not the conv networks'.
+    assert args.epochs is None and args.full_epochs == script.Defaults.epochs == 20
+    assert (args.conv_epochs, args.conv_patience, args.patience) == (20, 3, 5)
+    assert script.parser().parse_args(["--conv-epochs", "7"]).full_epochs == 20
+    with pytest.raises(SystemExit):
+        script.parser().parse_args(["--shift", "-1"])
+
+
+def test_a_keras_variant_reports_its_best_epoch_and_its_stopping_record(script):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 200)
+    x = (np.eye(10)[y] + rng.normal(size=(200, 10)) * 0.3).astype("float32")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(10, activation="softmax")])
+    config = script.training.ClassifierConfig(epochs=4, batch_size=32, learning_rate=1e-2, seed=0, shift=0)
+    result, predict = script.fit_keras(model, x[:150], y[:150], x[150:], y[150:], config, patience=1)
+    curve = result["history"]["val_accuracy"]
+    assert result["stopping"] == script.training.Stopping(1, 4, "val_accuracy", "max").record(curve)
+    assert result["val_accuracy"] == max(curve) == result["stopping"]["best"]
+    assert 1 <= len(curve) == result["stopping"]["epochs_trained"] <= 4
+    # The best epoch's weights are restored: predicting again gives the reported accuracy.
+    assert np.mean(predict(x[150:]) == y[150:]) == pytest.approx(result["val_accuracy"])
+    assert result["trainable_params"] == 10 * 10 + 10 and result["seconds_per_epoch"] > 0
+
+
+def test_spread_is_the_mean_and_sample_std_of_the_runs(script):
+    row = script.spread("pretrained", [{"test_accuracy": a} for a in (0.90, 0.92, 0.94)])
+    assert row["pretrained"] == pytest.approx(0.92) and row["pretrained_std"] == pytest.approx(0.02)
+    assert script.spread("scratch", [{"test_accuracy": 0.5}])["scratch_std"] == 0.0

@@ -118,11 +118,14 @@ def linear_probe(x_train, y_train, max_iter: int = 1000):
 
 
 def probe_stopping(probe) -> dict:
-    """A linear probe's record in the shape of `training.Stopping.record` (iterations for epochs)."""
+    """A linear probe's record in the shape of `training.Stopping.record`, iterations for epochs:
+    lbfgs keeps its last iterate (`best_epoch`) and stops on its gradient tolerance (converged)
+    or on `max_iter`. There is no validation value to report (`best` is None)."""
     model = probe[-1]
     n = int(np.max(model.n_iter_))
     converged = n < model.max_iter
-    return {"epochs_trained": n, "epoch_cap": model.max_iter, "monitor": "lbfgs tolerance", "converged": converged,
+    return {"epochs_trained": n, "epoch_cap": model.max_iter, "best_epoch": n, "monitor": "lbfgs tolerance",
+            "best": None, "converged": converged,
             "stopped": f"lbfgs {'converged' if converged else 'reached its cap'} after {n} iterations"}
 
 
