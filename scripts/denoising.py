@@ -38,9 +38,11 @@ LABELS = {"gaussian": ("noisy", "denoised"), "erasing": ("erased", "filled in")}
 @dataclasses.dataclass(frozen=True)
 class Defaults:
     """Each denoiser's recipe: fine-tuned from the AE32 at a rate annealed over at most `epochs`
-    epochs, stopped early when the corrupted validation set's MSE has not improved for `patience`."""
+    epochs, stopped early when the corrupted validation set's MSE has not improved for `patience`.
+    Ten epochs: at six both denoisers were still improving by 2-3 % an epoch, at ten by under
+    0.5 % (benchmarks/issue23_2026-11-24/channels.md)."""
 
-    epochs: int = 6
+    epochs: int = 10
     patience: int = 2
     batch_size: int = 128
     learning_rate: float = 2e-3

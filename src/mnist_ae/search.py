@@ -26,6 +26,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import hashlib
+import json
 import multiprocessing
 import os
 import sys
@@ -72,17 +74,27 @@ SPACES = {
         "regularization": ["weight_decay", "batchnorm"], "weight_decay": (1e-6, 1e-3),
         "max_epochs": [16, 32, 50], "patience": [4, 5, 7],
     },
-    # Measured (this project, 2 cores): 2 stride-2 3x3 convs of 32/64 channels, 512 hidden units,
-    # ELU, batch norm, Adam 2e-3 annealed over 8 epochs on 50 000 images: AE32 test MSE 0.0038 in
-    # ~20 s/epoch; 3 convs or 16 channels did worse in the 2000-image trials of the search.
+    # Two stride-2 3x3 convs of 16/32 channels: the convolutions are most of an epoch's cost, and
+    # at 16 channels an epoch costs half what it does at 32 while AE32 and the denoisers still
+    # reach their targets (measured: benchmarks/issue23_2026-11-24/channels.md).
     "narrow": {
-        "conv_layers": [2], "channels": [32], "kernel": [3], "stride": [2], "padding": [1],
+        "conv_layers": [2], "channels": [16], "kernel": [3], "stride": [2], "padding": [1],
         "dense_layers": [2], "hidden": (256, 512), "activation": ["elu", "leaky_relu"], "optimizer": ["adam"],
         "learning_rate": (1e-3, 4e-3), "regularization": ["batchnorm", "weight_decay"],
         "weight_decay": (1e-6, 1e-4), "max_epochs": [16], "patience": [4],
     },
 }
 BATCH_SIZE = 128
+
+
+def space_digest(space: str) -> str:
+    """Six hex digits that change whenever `SPACES[space]` does.
+
+    Example:
+        >>> len(space_digest("narrow")), space_digest("narrow") == space_digest("reference")
+        (6, False)
+    """
+    return hashlib.sha256(json.dumps(SPACES[space], sort_keys=True).encode()).hexdigest()[:6]
 
 
 def suggest(trial, space: str) -> dict:
@@ -113,13 +125,16 @@ class SearchSpec:
         """Stable across runs (a rerun with more trials per size adds to the same studies); trials of
         another length or data size are another study.
 
+        The space's digest is part of the name: trials sampled from an earlier space are never
+        mixed with the current one's (Optuna refuses a changed categorical choice).
+
         Example:
-            >>> SearchSpec(plan=BUDGETS["default"]).study_name(8)
-            'code-size-default-tpe-seed0-n50000-all-e1a-ae8'
+            >>> SearchSpec(plan=BUDGETS["default"]).study_name(8)  # doctest: +ELLIPSIS
+            'code-size-default-tpe-seed0-n50000-all-e1a-s...-ae8'
         """
         p = self.plan
         return (f"code-size-{p.name}-{self.sampler}-seed{self.seed}-n{self.n_train}-{p.search_train or 'all'}"
-                f"-e{p.search_epochs or 'max'}{'a' if p.anneal_trials else ''}-ae{size}")
+                f"-e{p.search_epochs or 'max'}{'a' if p.anneal_trials else ''}-s{space_digest(p.space)}-ae{size}")
 
 
 # --- storage ---------------------------------------------------------------------------------
