@@ -79,7 +79,10 @@ def test_the_quick_run_summary_and_a_second_run_that_reuses_everything(quick_run
 
 
 def test_quick_benchmark_counts_and_compares(quick_run):
-    dirs, _ = quick_run
+    """On demand: not part of the job; run by name it times both training paths."""
+    dirs, flags = quick_run
+    assert "benchmark" not in [s["name"] for s in json.loads((dirs["results"] / "pipeline.json").read_text())["steps"]]
+    assert script("benchmark").main(flags) == 0
     b = json.loads((dirs["results"] / "benchmark.json").read_text())
     for key in ("ae_images_per_s", "baseline_images_per_s", "vae_images_per_s", "vae_baseline_images_per_s",
                 "peak_flops_per_s"):
