@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from mnist_ae import data
+from mnist_ae import data, paths
 
 
 def sha(a):
@@ -151,3 +151,10 @@ def test_real_mnist_is_the_standard_split():
     assert yt[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
     assert np.bincount(yt).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     assert sha(x) == data.SHA256["x_train"] and sha(xt) == data.SHA256["x_test"]
+
+
+def test_the_package_looks_where_the_set_up_puts_mnist(monkeypatch):
+    """Without $MNIST_AE_DATA_DIR, the package's folder is run.sh's default: the checkout's .cache/data."""
+    monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
+    assert data.data_dir() == paths.ROOT / ".cache" / "data"
+    assert "${MNIST_AE_DATA_DIR:-$PWD/.cache/data}" in (paths.ROOT / "run.sh").read_text()  # run.sh cds to ROOT

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mnist_ae import paths
 from mnist_ae.atomic import atomic_write
 
 # SHA-256 of the uint8 bytes (C order) of the standard MNIST images.
@@ -46,9 +47,14 @@ class MnistError(RuntimeError):
     """MNIST could not be loaded or failed verification; the message says what to do."""
 
 
+DEFAULT_DATA_DIR = paths.ROOT / ".cache" / "data"  # where `bash run.sh setup` puts MNIST
+
+
 def data_dir() -> Path:
-    """Directory holding the verified cache and the carrier wheel (`$MNIST_AE_DATA_DIR`)."""
-    return Path(os.environ.get(DATA_DIR_ENV, Path.home() / ".cache" / "mnist_ae")).expanduser()
+    """Directory holding the verified cache and the carrier wheel: `$MNIST_AE_DATA_DIR`, else the
+    checkout's `.cache/data`, the set-up's folder (so `python -m mnist_ae run STEP` after `bash
+    run.sh setup` finds what the set-up fetched)."""
+    return Path(os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR)).expanduser()
 
 
 def cache_path() -> Path:
