@@ -5,6 +5,7 @@ processes (`jobs=2`), where `third` (it needs nothing) runs beside `first`."""
 
 import dataclasses
 import json
+import re
 import os
 import sys
 import textwrap
@@ -101,8 +102,12 @@ def test_first_run_runs_all_and_writes_the_summary(fake, capsys):
     assert fake.run() == 0
     assert sorted(fake.runs()) == ["first", "second", "third"]
     out = capsys.readouterr().out
-    assert "[1/3] first — makes a model" in out and "[3/3] third — stands alone" in out
-    assert "[2/3] second done in" in out and "value 2" in out
+    started = re.findall(r"^\[(\d)/3\] (\w+) — ", out, flags=re.MULTILINE)
+    assert [k for k, _ in started] == ["1", "2", "3"]  # numbered in the order they start
+    assert started[0][1] == "first" and {n for _, n in started} == {"first", "second", "third"}
+    number = {name: k for k, name in started}
+    assert f"[{number['second']}/3] second done in" in out and "value 2" in out
+    assert "[job] 1/3 steps done" in out and "[job] 3/3 steps done" in out
     summary = fake.summary()
     assert set(summary) == {"total_wall_time_s", "nproc", "quick", "steps"}
     assert statuses(summary) == {"first": "ran", "second": "ran", "third": "ran"}
@@ -157,7 +162,8 @@ def test_a_failure_stops_with_one_line_and_a_rerun_continues_from_there(fake, ca
     assert sorted(fake.runs()) == ["first", "second", *beside]
     captured = capsys.readouterr()
     assert "second.py: error: something the user can fix" in captured.err
-    assert "[2/3] second failed after" in captured.err and "Traceback" not in captured.err
+    number = 3 if beside else 2  # side by side, third started second
+    assert f"[{number}/3] second failed after" in captured.err and "Traceback" not in captured.err
     assert "first" in captured.out and "failed" in captured.out  # the summary so far
     assert statuses(fake.summary()) == {"first": "ran", "second": "failed", **{n: "ran" for n in beside}}
     monkeypatch.delenv("FAKE_FAIL_second")
@@ -239,7 +245,7 @@ def test_side_by_side_a_step_starts_only_after_what_it_needs(fake, monkeypatch, 
     assert t["third", "start"] < t["first", "end"]  # needs nothing: beside first
     assert t["second", "start"] >= t["first", "end"]  # needs first
     out = capsys.readouterr().out
-    assert "[3/3] third — stands alone (beside first)" in out
+    assert "[2/3] third — stands alone (beside first)" in out and "[3/3] second — uses it" in out
     assert "mnist_ae: 3 steps, up to 2 side by side" in out
 
 
@@ -346,3 +352,22 @@ def test_the_report_waits_for_an_on_demand_step_it_quotes_when_both_run(tmp_path
     assert side.ready(steps.get("report"))
     alone = runner.SideBySide(pipe, [steps.get("report")], 2)
     assert alone.ready(steps.get("report"))  # what the run does not include is not waited for
+
+
+def test_the_job_line_estimates_what_is_left_from_the_last_full_run(fake, capsys):
+    estimates = fake.dir / "last.json"
+    estimates.write_text(json.dumps({"steps": [{"name": "first", "status": "ran", "wall_time_s": 600.0},
+                                               {"name": "second", "status": "ran", "wall_time_s": 300.0},
+                                               {"name": "third", "status": "reused", "wall_time_s": 0.0,
+                                                "last_run_wall_time_s": 120.0}]}))
+    pipe = fake.pipeline()
+    pipe.estimates = estimates
+    assert runner.run(["first", "second"], pipeline=pipe, jobs=1) == 0
+    out = capsys.readouterr().out
+    # In order: after first, second's 300 s are left (5 min); after second, nothing.
+    assert re.search(r"^\[job\] 1/2 steps done, \d+ s so far; about 5 min left \(the last full run's step times\)$",
+                     out, flags=re.MULTILINE)
+    assert re.search(r"^\[job\] 2/2 steps done, \d+ s so far$", out, flags=re.MULTILINE)
+    estimates.write_text(json.dumps({"steps": [{"name": "first", "status": "ran", "wall_time_s": 1.0}]}))
+    assert runner.run(["first", "second"], pipeline=pipe, jobs=1, force=True) == 0
+    assert "[job] 1/2 steps done" in (out := capsys.readouterr().out) and "no estimate of what is left" in out

@@ -330,13 +330,35 @@ def run(names: list[str], quick: bool = False, start: str | None = None, force: 
 class InOrder:
     """Steps one after the other in this process; the base of `SideBySide`'s bookkeeping."""
 
+    jobs = 1
+
     def __init__(self, pipe: Pipeline, chosen: list[steps.Step]):
         self.pipe, self.chosen = pipe, chosen
-        self.number = {s.name: k for k, s in enumerate(chosen, start=1)}
+        self.number: dict[str, int] = {}  # steps are numbered in the order they start (or are reused)
+        self.expected = pipe.expected_seconds()
+        self.ended: set[str] = set()
         self.tensorflow_started = False
 
     def tag(self, step: steps.Step) -> str:
+        if step.name not in self.number:
+            self.number[step.name] = len(self.number) + 1
         return f"[{self.number[step.name]}/{len(self.chosen)}]"
+
+    def running_for(self) -> dict[str, float]:
+        """{step: seconds it has run} for the steps running now (none here: one at a time)."""
+        return {}
+
+    def job_line(self) -> str:
+        """Where the whole job stands: steps done, time so far and, from the last full run's
+        durations, an estimate of what is left."""
+        left = [s.name for s in self.chosen if s.name not in self.ended]
+        line = f"[job] {len(self.ended)}/{len(self.chosen)} steps done, {self.pipe.total():.0f} s so far"
+        if not left:
+            return line
+        if not all(n in self.expected for n in left):
+            return line + "; no estimate of what is left (a step has no duration in the last full run)"
+        seconds = time_left(self.expected, left, self.running_for(), self.jobs)
+        return line + f"; about {seconds / 60:.0f} min left (the last full run's step times)"
 
     def reuse(self, step: steps.Step) -> bool:
         """Record and say so if `step` is up to date."""
@@ -345,6 +367,8 @@ class InOrder:
             return False
         headline = self.pipe.headline(step)
         self.pipe.outcomes.append(Outcome(step.name, "reused", 0.0, headline, stamp.get("wall_time_s")))
+        self.ended.add(step.name)
+        self.expected[step.name] = 0.0
         print(f"{self.tag(step)} {step.name} — reused, up to date ({headline or 'no change'})", flush=True)
         self.pipe.write_summary()
         return True
@@ -363,6 +387,8 @@ class InOrder:
             self.pipe.outcomes.append(Outcome(step.name, "ran", round(took, 2), headline))
             print(f"{self.tag(step)} {step.name} done in {took:.1f} s{' — ' + headline if headline else ''}",
                   flush=True)
+            self.ended.add(step.name)
+            print(self.job_line(), flush=True)
         self.pipe.write_summary()
 
     def run(self) -> int:
@@ -383,6 +409,21 @@ class InOrder:
             print("mnist_ae: interrupted between steps; rerun the same command to go on", file=sys.stderr)
             return EXIT_INTERRUPTED
         return 0
+
+
+def time_left(expected: dict[str, float], left: list[str], running_for: dict[str, float], jobs: int) -> float:
+    """Seconds the steps `left` should still take on `jobs` lanes, from their `expected` durations,
+    less what the running ones (`running_for`: seconds so far) have done: the remaining work
+    shared by the lanes, or the longest single step's rest if that is longer. An estimate.
+
+    Example:
+        >>> time_left({"a": 100, "b": 300, "c": 50}, ["a", "b", "c"], {"b": 120}, jobs=2)
+        180.0
+        >>> time_left({"a": 100, "b": 300}, ["a", "b"], {}, jobs=2)
+        300.0
+    """
+    rest = {n: max(float(expected[n]) - running_for.get(n, 0.0), 0.0) for n in left}
+    return max(sum(rest.values()) / jobs, max(rest.values(), default=0.0))
 
 
 @dataclasses.dataclass
@@ -457,6 +498,10 @@ class SideBySide(InOrder):
         cut = next((i for i, s in enumerate(self.pending) if s.alone), len(self.pending))
         head = sorted(self.pending[:cut], key=lambda s: -self.chain[s.name])
         return head + self.pending[cut:]
+
+    def running_for(self) -> dict[str, float]:
+        now = time.perf_counter()
+        return {name: now - r.began for name, r in self.running.items()}
 
     def launch(self, step: steps.Step) -> None:
         others = ", ".join(r.step.name for r in self.running.values())
