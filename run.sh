@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's two commands (see README):
 #   bash run.sh all [--quick] [--from STEP] [--force]   set up, then run every registered step
-#   bash run.sh test [pytest args]                      set up, then run the test suite
+#   bash run.sh test [pytest args]                      set up (Chromium for the browser tests too), then run the test suite
 # `bash run.sh setup` does the set-up alone; `bash run.sh run STEP... [--quick]` runs some steps.
 # `bash run.sh explore [--quick] [--port N] [--force] [--measure]` builds the latent-space explorer if
 # needed and serves it on 127.0.0.1 (with --measure: times it in Chromium instead).
@@ -42,6 +42,21 @@ setup() {
     "$VENV/bin/python" -m mnist_ae.explorer.ortweb
 }
 
+browser() {
+    # The explorer's browser tests drive Debian's Chromium through Playwright (its own browser
+    # download does not work offline). Installed here when missing and apt-get can; otherwise those
+    # tests are skipped and say why.
+    command -v chromium >/dev/null && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "setup: installing Debian's chromium for the explorer's browser tests"
+        if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; then
+            echo "setup: could not install chromium; the explorer's browser tests will be skipped" >&2
+        fi
+    else
+        echo "setup: no chromium here and no apt-get as root to install it; the explorer's browser tests will be skipped" >&2
+    fi
+}
+
 explore() {
     local build=() page=() mode=--serve
     for arg in "$@"; do
@@ -61,7 +76,7 @@ case "${1:-}" in
     setup) setup ;;
     all) shift; setup; "$VENV/bin/python" -m mnist_ae run all "$@" ;;
     run) shift; setup; "$VENV/bin/python" -m mnist_ae run "$@" ;;
-    test) shift; setup; "$VENV/bin/python" -m pytest "$@" ;;
+    test) shift; setup; browser; "$VENV/bin/python" -m pytest "$@" ;;
     explore) shift; setup; explore "$@" ;;
     *) echo "usage: bash run.sh {all|test|setup|run STEP...|explore} [args]" >&2; exit 2 ;;
 esac
