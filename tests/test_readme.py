@@ -1,0 +1,116 @@
+"""The README: short, its links resolve, its step map covers every registered step, and its headline
+table and job time are exactly what `scripts/readme_table.py` makes from the committed results."""
+
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from mnist_ae import steps
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+RESULTS = ROOT / "report" / "results"
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+@pytest.fixture(scope="module")
+def table():
+    """scripts/readme_table.py as a module (registered, as its dataclass needs)."""
+    path = ROOT / "scripts" / "readme_table.py"
+    spec = importlib.util.spec_from_file_location("readme_table_script", path)
+    module = sys.modules["readme_table_script"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules["readme_table_script"]
+
+
+def readme() -> str:
+    return README.read_text(encoding="utf-8")
+
+
+def test_the_readme_is_at_most_200_lines():
+    assert len(readme().splitlines()) <= 200
+
+
+def test_the_headline_table_is_the_one_the_results_give(table):
+    expected = table.markdown(table.rows(RESULTS))
+    assert table.block(readme(), table.HEADLINE_START, table.HEADLINE_END) == expected, (
+        "README's headline table is out of date: run `python scripts/readme_table.py --write README.md`")
+
+
+def test_the_job_time_is_the_committed_runs(table):
+    assert table.block(readme(), table.JOBTIME_START, table.JOBTIME_END) == table.job_time(RESULTS), (
+        "README's job time is out of date: run `python scripts/readme_table.py --write README.md`")
+
+
+@pytest.mark.parametrize("doc", [README, *sorted((ROOT / "docs").glob("*.md"))], ids=lambda p: p.name)
+def test_every_relative_link_points_to_an_existing_file(doc):
+    links = [t for t in LINK.findall(doc.read_text(encoding="utf-8")) if not re.match(r"[a-z]+:|#", t)]
+    missing = [t for t in links if not (doc.parent / t.split("#")[0]).exists()]
+    assert links and not missing
+
+
+def test_the_map_has_every_step_with_its_figures_and_result_file():
+    rows = {m.group(1): line for line in readme().splitlines()
+            if (m := re.match(r"\| `bash run\.sh run (\w+)` \|", line))}
+    assert list(rows) == list(steps.NAMES)
+    titles = re.findall(r"^(=+) (.+)$", (ROOT / "report" / "report.typ").read_text(encoding="utf-8"), flags=re.M)
+    sections = {t for level, t in titles if level == "="}
+    subsections = {t for level, t in titles if level == "=="}
+    for step in steps.STEPS:
+        line = rows[step.name]
+        named = set(re.findall(r"`([\w.]+)\.\{png,pdf\}`", line))
+        files = {f"{stem}.{ext}" for stem in named for ext in ("png", "pdf")}
+        files |= set(re.findall(r"`([\w.]+\.(?:png|pdf))`", line))
+        if step.name != "explorer":  # its screenshot comes from `explore --measure`, not the step
+            assert files == set(step.figures), step.name
+        if step.results:
+            assert f"(report/results/{step.name}.json)" in line, step.name
+        section = line.rstrip(" |").rsplit(" | ", 1)[1]
+        if not section.startswith("–"):
+            top, _, sub = section.partition(" › ")
+            assert top in sections and (not sub or sub in subsections), (step.name, section)
+
+
+def write(folder: Path, name: str, data: dict) -> None:
+    (folder / name).write_text(json.dumps(data))
+
+
+def test_rows_format_the_numbers_and_name_the_better_side(table, tmp_path):
+    write(tmp_path, "code_size.json", {"test_mse": {"8": 0.0125, "32": 0.0040},
+                                       "references": {"reference_ae8": 0.01055, "reference_ae32": 0.0044}})
+    write(tmp_path, "finetune.json", {"test_accuracy": 0.9931, "references": {"reference_best_test": 0.991}})
+    chosen = tuple(h for h in table.HEADLINES if h.file in ("code_size.json", "finetune.json"))
+    assert table.rows(tmp_path, chosen) == [
+        ("Code sizes: AE8 test MSE", "0.01250", "0.01055", "reference"),  # lower is better
+        ("Code sizes: AE32 test MSE", "0.00400", "0.00440", "ours"),
+        ("Fine-tuning: best variant's test accuracy", "99.31 %", "99.10 %", "ours"),  # higher is better
+    ]
+    assert table.markdown(table.rows(tmp_path, chosen[:1])) == (
+        "| quantity | ours | reference | better |\n| --- | --- | --- | --- |\n"
+        "| Code sizes: AE8 test MSE | 0.01250 | 0.01055 | reference |")
+
+
+def test_a_missing_result_file_is_one_line_naming_it(table, tmp_path):
+    write(tmp_path, "exercise_1.json", {"test_mse": 0.04})
+    with pytest.raises(FileNotFoundError) as error:
+        table.rows(tmp_path)
+    assert "exercise_3.json" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_the_script_writes_both_blocks_and_fails_in_one_line(table, tmp_path, capsys):
+    doc = tmp_path / "README.md"
+    doc.write_text(f"a\n{table.HEADLINE_START}\nold\n{table.HEADLINE_END}\n"
+                   f"took {table.JOBTIME_START}old{table.JOBTIME_END} here\n")
+    assert table.main(["--write", str(doc)]) == 0
+    text = doc.read_text()
+    assert table.block(text, table.HEADLINE_START, table.HEADLINE_END) == table.markdown(table.rows(RESULTS))
+    assert f"took {table.JOBTIME_START}{table.job_time(RESULTS)}{table.JOBTIME_END} here" in text
+    capsys.readouterr()
+    assert table.main(["--results-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("readme_table: error: ") and "exercise_1.json" in err and err.count("\n") == 1
