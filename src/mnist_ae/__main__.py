@@ -31,7 +31,7 @@ def main(argv=None) -> int:
     run.add_argument("--force", action="store_true", help="rerun steps even when up to date")
     run.add_argument("--jobs", type=int, default=runner.default_jobs(), metavar="J",
                      help="steps side by side, each in its own process with its share of the cores "
-                          "(default %(default)s: in order, in this process; see README 'Speed')")
+                          "(default %(default)s; 1: in order, in this process; see docs/speed.md)")
     args = parser.parse_args(argv)
     try:
         return runner.run(args.steps, quick=args.quick, start=args.start, force=args.force, jobs=args.jobs)
