@@ -336,7 +336,7 @@ class InOrder:
         self.pipe, self.chosen = pipe, chosen
         self.number: dict[str, int] = {}  # steps are numbered in the order they start (or are reused)
         self.expected = pipe.expected_seconds()
-        self.ended: set[str] = set()
+        self.done: set[str] = set()  # steps that ran or were reused: what later steps may start after
         self.tensorflow_started = False
 
     def tag(self, step: steps.Step) -> str:
@@ -351,8 +351,8 @@ class InOrder:
     def job_line(self) -> str:
         """Where the whole job stands: steps done, time so far and, from the last full run's
         durations, an estimate of what is left."""
-        left = [s.name for s in self.chosen if s.name not in self.ended]
-        line = f"[job] {len(self.ended)}/{len(self.chosen)} steps done, {self.pipe.total():.0f} s so far"
+        left = [s.name for s in self.chosen if s.name not in self.done]
+        line = f"[job] {len(self.done)}/{len(self.chosen)} steps done, {self.pipe.total():.0f} s so far"
         if not left:
             return line
         if not all(n in self.expected for n in left):
@@ -367,8 +367,7 @@ class InOrder:
             return False
         headline = self.pipe.headline(step)
         self.pipe.outcomes.append(Outcome(step.name, "reused", 0.0, headline, stamp.get("wall_time_s")))
-        self.ended.add(step.name)
-        self.expected[step.name] = 0.0
+        self.done.add(step.name)
         print(f"{self.tag(step)} {step.name} — reused, up to date ({headline or 'no change'})", flush=True)
         self.pipe.write_summary()
         return True
@@ -387,7 +386,7 @@ class InOrder:
             self.pipe.outcomes.append(Outcome(step.name, "ran", round(took, 2), headline))
             print(f"{self.tag(step)} {step.name} done in {took:.1f} s{' — ' + headline if headline else ''}",
                   flush=True)
-            self.ended.add(step.name)
+            self.done.add(step.name)
             print(self.job_line(), flush=True)
         self.pipe.write_summary()
 
@@ -466,7 +465,7 @@ class SideBySide(InOrder):
     def __init__(self, pipe: Pipeline, chosen: list[steps.Step], jobs: int):
         super().__init__(pipe, chosen)
         self.jobs = jobs
-        self.pending, self.running, self.done = list(chosen), {}, set()
+        self.pending, self.running = list(chosen), {}
         self.lines: queue.Queue = queue.Queue()
         self.code = 0
         self.chain = critical_path(chosen, pipe.expected_seconds())
@@ -488,7 +487,6 @@ class SideBySide(InOrder):
                 return  # it waits for the others to end, and the steps after it wait for it
             self.pending.remove(step)
             if self.reuse(step):
-                self.done.add(step.name)
                 continue
             self.launch(step)
 
@@ -540,9 +538,7 @@ class SideBySide(InOrder):
                 code = entry.process.returncode
                 code = EXIT_INTERRUPTED if code in (EXIT_INTERRUPTED, -signal.SIGINT) else code
                 self.finish(entry.step, code, time.perf_counter() - entry.began)
-                if code == 0:
-                    self.done.add(name)
-                elif self.code == 0 or code == EXIT_INTERRUPTED:
+                if code != 0 and (self.code == 0 or code == EXIT_INTERRUPTED):
                     self.code = code
                     if self.running:
                         print(f"mnist_ae: starting no more steps; waiting for {', '.join(self.running)} to end",
