@@ -76,7 +76,7 @@ def body(run) -> None:
     if args.jit_compile != "default":
         training.JIT_COMPILE = args.jit_compile == "on"
     chunks = QUICK_CHUNKS if args.quick else FULL_CHUNKS
-    ae_config, vae_config = AEConfig(seed=args.seed), training.likelihood_vae(2, seed=args.seed)
+    ae_config, vae_config = AEConfig(seed=args.seed), training.vae_recipe(2, seed=args.seed)
     x_ae, x_vae = run.x_train[: chunks["ae"]], run.x_train[: chunks["vae"]]
 
     ae = interleaved_images_per_s(project_and_baseline(models.build_autoencoder, ae_config, x_ae, x_ae, loss="mse"),

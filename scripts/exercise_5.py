@@ -9,8 +9,7 @@ codes of real images. Uses the cached exercise 1 and exercise 4 models.
 
 from __future__ import annotations
 
-
-from mnist_ae import evaluation, plotting, preprocessing
+from mnist_ae import evaluation, plotting
 from mnist_ae.cli import exercise_parser, grid_size, run_script
 from mnist_ae.training import AEConfig, decode, encode, train_autoencoder
 
@@ -21,9 +20,7 @@ def body(run) -> None:
     images, labels = run.all_images()
     codes = encode(trained.encoder, images)
     box = evaluation.bounding_box(codes)
-    grid, extent = evaluation.latent_grid(box, n)
-    decoded = decode(trained.decoder, grid)
-    image = evaluation.mosaic(preprocessing.to_mnist_view(decoded), n)
+    decoded, image, extent = evaluation.decoded_grid(lambda z: decode(trained.decoder, z), box, n)
     limits = plotting.padded_limits(box)
     plotting.latent_mosaic(image, extent, run.figures / "ex5_latent_grid.png", limits=limits,
                            title=f"{n} x {n} decoded grid")

@@ -1,7 +1,7 @@
 """Study: how good are the generated images? Measured with the project's best classifier.
 
-Sources: the exercise 5 grid (autoencoder, over its code box), the exercise 6 grid (2-D VAE, over
-the prior's central box), the PCA grid of the code-size study's AE8 (latent exploration), and
+Sources: the exercise 5 grid (autoencoder, over its code box), the exercise 6(c) grid (2-D VAE,
+over the box of its means), the PCA grid of the code-size study's AE8 (latent exploration), and
 10 000 images decoded from draws of the 2-D and 16-D VAE priors. Each is read by exercise 4's
 classifier: the share classified with probability >= 0.9, how many digit classes appear and how
 evenly (normalised entropy of the confident predictions), and a Fréchet distance between the
@@ -13,14 +13,12 @@ the same distance between 10 000 training and the 10 000 test images.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import norm
 
-from mnist_ae import code_models, embedding, evaluation, likelihood, plotting, preprocessing
+from mnist_ae import code_models, embedding, evaluation, plotting, preprocessing
 from mnist_ae.cli import exercise_parser, grid_size, positive_int, run_script
 from mnist_ae.results import read_step_results
 from mnist_ae.training import AEConfig, decode, encode, train_autoencoder, train_vae
 
-PRIOR_MASS = 0.90  # as exercise 6's grid
 PCA_CENTRAL = 0.90  # as the latent exploration's grid
 PCA_CODE_SIZE = 8
 SHOWN = 12  # images per source in the figure: seeded picks, not chosen by hand
@@ -51,14 +49,12 @@ def body(run) -> None:
     ae = train_autoencoder(run.x_train, run.x_test, run.default_autoencoder_config(), run.cache)
     images, _ = run.all_images()
     box = evaluation.bounding_box(encode(ae.encoder, images))
-    sources["ae_grid"] = decode(ae.decoder, evaluation.latent_grid(box, n)[0])
-    x_test_bin = likelihood.binarized_test_set(run.x_test)
+    sources["ae_grid"] = evaluation.decoded_grid(lambda z: decode(ae.decoder, z), box, n)[0]
     for dim in (2, args.high_latent):
-        vae, _, _ = train_vae(run.x_train, x_test_bin, run.likelihood_vae_config(dim), run.cache)
-        if dim == 2:
-            half = float(norm.ppf(0.5 + PRIOR_MASS / 2))
-            sources["vae_grid"] = np.asarray(vae.decode(evaluation.latent_grid((-half, half, -half, half), n)[0]
-                                                        .astype(np.float32)))
+        vae, _, _ = train_vae(run.x_train, run.x_test, run.vae_config(dim), run.cache)
+        if dim == 2:  # exercise 6(c)'s grid: between the corners of the means' box
+            means = np.asarray(vae.encoder.predict(images, batch_size=2048, verbose=0)[0])
+            sources["vae_grid"] = evaluation.decoded_grid(vae.decode, evaluation.bounding_box(means), n)[0]
         z = np.random.default_rng(args.seed).standard_normal((args.prior_samples, dim)).astype(np.float32)
         sources[f"vae{dim}_prior"] = np.asarray(vae.decode(z))
     study = read_step_results(run.results, "code_size")

@@ -98,6 +98,7 @@ def test_read_grid_measures_what_a_decoded_grid_shows():
     assert r["confident_per_digit"]["7"] == 1 and sum(r["confident_per_digit"].values()) == 3
     assert r["empty_tiles"] == 2 and r["confident_share_empty"] == 0.5 and r["confident_share_occupied"] == 1.0
     assert r["bottom_row"] == [1, 4] and r["left_column"] == [1, 7] and r["predicted"] == [[7, 3], [1, 4]]
+    assert r["top_row"] == [7] and r["right_column"] == [4]  # the unsure tile (top right) is skipped
     over_prior = evaluation.read_grid(FixedClassifier(p), np.zeros((4, 32, 32, 1)), None)
     assert over_prior["empty_tiles"] == 0 and over_prior["confident_share_empty"] is None
 

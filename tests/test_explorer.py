@@ -21,7 +21,7 @@ from mnist_ae.explorer import browser, export, ortweb, serve, site
 from mnist_ae.explorer.panels import Panel, view_decoder
 from mnist_ae.explorer.plane import plane
 from mnist_ae.runner import load_script
-from mnist_ae.training import build_vae, decode, likelihood_vae
+from mnist_ae.training import build_vae, decode, vae_recipe
 
 N = 300  # test points in the small sites
 rng = np.random.default_rng(0)
@@ -48,7 +48,7 @@ def decoders():
     exercise 1's (2-D code), a Bernoulli VAE's (2-D), and a code-size decoder (8-D: a PCA plane)."""
     keras.utils.set_random_seed(1)
     ae = models.build_decoder()
-    vae = build_vae(dataclasses.replace(likelihood_vae(2), filters=4, hidden=16))
+    vae = build_vae(dataclasses.replace(vae_recipe(2, likelihood="bernoulli"), filters=4, hidden=16))
     _, ae8, _ = code_models.build(dict(code_models.EXAMPLE_PARAMS, hidden=32, channels=4), 8)
     view = preprocessing.to_mnist_view
     return {

@@ -124,15 +124,16 @@ class Run:
         config = ClassifierConfig(seed=self.args.seed, **({"epochs": 1} if self.args.quick else {}))
         return train_classifier(self.x_train, self.y_train, self.x_test, self.y_test, config, self.cache)[0]
 
-    def likelihood_vae_config(self, latent_dim: int, **overrides):
-        """The shared Bernoulli VAE of `latent_dim` (`training.likelihood_vae`) at this run's seed,
-        1 epoch in quick mode; `overrides` (e.g. flags) that are not None replace its values."""
-        from mnist_ae.training import likelihood_vae
+    def vae_config(self, latent_dim: int, likelihood: str | None = None, **overrides):
+        """The shared VAE of `latent_dim` (`training.vae_recipe`: 2-D is exercise 6's MSE VAE,
+        larger the likelihood study's Bernoulli VAE) at this run's seed, 1 epoch in quick mode;
+        `overrides` (e.g. flags) that are not None replace its values."""
+        from mnist_ae.training import vae_recipe
 
         changes = {k: v for k, v in overrides.items() if v is not None}
         if self.args.quick:
             changes.setdefault("epochs", 1)
-        return dataclasses.replace(likelihood_vae(latent_dim, seed=self.args.seed), **changes)
+        return dataclasses.replace(vae_recipe(latent_dim, seed=self.args.seed, likelihood=likelihood), **changes)
 
     def wall_time(self) -> float:
         return time.perf_counter() - self.started

@@ -169,8 +169,8 @@ def read_grid(classifier, tiles, counts) -> dict:
     over a prior, where every tile is "on the data").
 
     Gives the share of tiles read as a digit with confidence >= CONFIDENT, the digits seen, that
-    share on tiles with and without codes, and the digits met left to right along the bottom row
-    and bottom to top along the left column.
+    share on tiles with and without codes, and the digits met along the four edges: left to right
+    along the bottom and top rows, bottom to top along the left and right columns.
     """
     reading = classify_generated(classifier, tiles)
     n = int(round(len(tiles) ** 0.5))
@@ -180,7 +180,9 @@ def read_grid(classifier, tiles, counts) -> dict:
     share = lambda mask: float(sure[mask].mean()) if mask.any() else None  # noqa: E731
     return {**reading, "tiles": n * n, "empty_tiles": int(empty.sum()), "confident_share_empty": share(empty),
             "confident_share_occupied": share(~empty), "bottom_row": _confident_path(predicted[-1], sure[-1]),
-            "left_column": _confident_path(predicted[::-1, 0], sure[::-1, 0]), "predicted": predicted.tolist()}
+            "left_column": _confident_path(predicted[::-1, 0], sure[::-1, 0]),
+            "top_row": _confident_path(predicted[0], sure[0]),
+            "right_column": _confident_path(predicted[::-1, -1], sure[::-1, -1]), "predicted": predicted.tolist()}
 
 
 def penultimate(classifier, batch_size: int = 1024):
@@ -267,6 +269,18 @@ def mosaic(tiles: np.ndarray, n: int) -> np.ndarray:
     """(n*n, h, w) tiles in row-major order -> one (n*h, n*w) image."""
     _, h, w = tiles.shape
     return tiles.reshape(n, n, h, w).transpose(0, 2, 1, 3).reshape(n * h, n * w)
+
+
+def decoded_grid(decode, box, n: int) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]:
+    """Exercises 5 and 6(c): decode the `latent_grid(box, n)` codes with `decode` (codes -> model
+    outputs in [0, 1]) and tile them. Returns `(decoded, mosaic, extent)`: the decoded model
+    outputs (e.g. for a classifier to read), the (n*28, n*28) mosaic of their MNIST views, and
+    the extent that draws each tile centred on its code."""
+    from mnist_ae.preprocessing import to_mnist_view
+
+    codes, extent = latent_grid(box, n)
+    decoded = np.asarray(decode(codes.astype(np.float32)))
+    return decoded, mosaic(to_mnist_view(decoded), n), extent
 
 
 def vae_test_terms(vae, x, batch_size: int = 1000, seed: int = 0) -> dict[str, float]:

@@ -38,6 +38,29 @@ def sum_squared_error(x, x_hat):
     return _sum_per_example(ops.square(ops.cast(x, x_hat.dtype) - x_hat))
 
 
+def squared_error_loss(border: int = 0):
+    """Exercise 1's squared error as a Keras loss for `compile`: per image, summed over the pixels
+    inside `border` (a zero-padded frame that is not part of the image).
+
+    Summed, not averaged: the sum is the Gaussian log-likelihood up to constants, on the same
+    per-image scale as the KL term it is added to (exercise 6's VAE). Keras averages the
+    per-image values over the batch.
+
+    Example:
+        >>> import numpy as np
+        >>> loss = squared_error_loss(border=1)
+        >>> ops.convert_to_numpy(loss(np.zeros((1, 4, 4, 1)), np.full((1, 4, 4, 1), 0.5))).tolist()   # 4 inner pixels
+        [1.0]
+    """
+
+    def squared_error(y_true, y_pred):
+        if border:
+            y_true, y_pred = y_true[:, border:-border, border:-border], y_pred[:, border:-border, border:-border]
+        return sum_squared_error(y_true, y_pred)
+
+    return squared_error
+
+
 def bernoulli_nll(x, logits):
     """Per-example -log p(x | logits) of independent Bernoulli pixels, in nats -> shape (N,).
 

@@ -2,9 +2,18 @@
 
 The encoder maps an image to `[z_mean, z_log_sigma, z]`, the parameters of a diagonal Gaussian
 q(z|x) (log *standard deviation*, not log variance) and one reparametrised sample
-`z = z_mean + n * exp(z_log_sigma)`, `n ~ N(0, I)`. The decoder maps z back to an image: pixel
-means through a sigmoid for the Gaussian/MSE VAE, raw logits for the Bernoulli VAE. `VAE`
-trains both on `mean(reconstruction + beta * KL)` with per-image sums (see `mnist_ae.losses`).
+`z = z_mean + n * exp(z_log_sigma)`, `n ~ N(0, I)`, drawn in a Keras `Lambda` layer. The decoder
+maps z back to an image: pixel means through a sigmoid for the Gaussian/MSE VAE, raw logits for
+the Bernoulli VAE. Both minimise `mean(reconstruction + beta * KL)` with per-image sums (see
+`mnist_ae.losses`), in two ways:
+
+- exercise 6's MSE VAE as the assignment asks: `build_mse_vae` is one Keras model whose squared
+  error comes from `compile(loss=...)` and whose KL term from its `KLDivergence` layer;
+- the likelihood study's Bernoulli VAE: `VAE.train_step`, because its target is a fresh binary
+  draw of each training batch (dynamic binarization), which the input and the loss must share.
+
+`VAE` holds the encoder and decoder of either kind for evaluation (posterior means, decoding,
+per-image loss terms), so every step reads both VAEs the same way.
 
 Models are saved as weights only and rebuilt from the builders with the same arguments. The
 weights file also holds the two seed-generator states (sampling, binarization), so loading
@@ -124,6 +133,45 @@ def build_vae_decoder(latent_dim: int = LATENT_DIM, output_shape=INPUT_SHAPE, fi
     outputs = layers.Conv2DTranspose(channels, KERNEL, strides=2, padding="same", activation=final_activation,
                                      name="logits" if final_activation is None else "reconstruction")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+class KLDivergence(layers.Layer):
+    """Adds `beta * mean KL(q(z|x) || N(0, I))` over the batch to its model's loss; passes `z` on.
+
+    Called on `[z_mean, z_log_sigma, z]`. This is how the KL term reaches a model whose other
+    loss comes from `compile`: Keras adds every `add_loss` term to the compiled loss it
+    minimises. (Keras 2's recipe, a loss function closing over the encoder's symbolic tensors,
+    no longer exists in Keras 3.)
+    """
+
+    def __init__(self, beta: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.beta = float(beta)
+
+    def call(self, inputs):
+        z_mean, z_log_sigma, z = inputs
+        self.add_loss(self.beta * ops.mean(kl_divergence(z_mean, z_log_sigma)))
+        return z
+
+
+def build_mse_vae(encoder: keras.Model, decoder: keras.Model, beta: float = 1.0) -> keras.Model:
+    """Exercise 6's VAE as one Keras model, image -> decoded sample, for `compile(loss=...)`.
+
+    The encoder's heads and its sampling Lambda give `z`; `KLDivergence` adds the KL term; the
+    decoder reconstructs from `z`. Compiled with `losses.squared_error_loss` (exercise 1's squared
+    error), the loss Keras minimises is `mean(squared error + beta * KL)`. Shares its layers with
+    `encoder` and `decoder`, so training it trains them.
+
+    Example::
+
+        model = build_mse_vae(build_vae_encoder(), build_vae_decoder())
+        model.compile("adam", loss=squared_error_loss(border=2))
+        model.fit(x_train, x_train, epochs=30, batch_size=128)
+    """
+    inputs = keras.Input(shape=encoder.input.shape[1:], name="image")
+    z_mean, z_log_sigma, z = encoder(inputs)
+    z = KLDivergence(beta, name="kl_divergence")([z_mean, z_log_sigma, z])
+    return keras.Model(inputs, decoder(z), name="mse_vae")
 
 
 def binarize(x: np.ndarray, seed: int) -> np.ndarray:
