@@ -364,9 +364,11 @@ def test_the_job_line_estimates_what_is_left_from_the_last_full_run(fake, capsys
     pipe.estimates = estimates
     assert runner.run(["first", "second"], pipeline=pipe, jobs=1) == 0
     out = capsys.readouterr().out
-    # In order: after first, second's 300 s are left (5 min); after second, nothing.
-    assert re.search(r"^\[job\] 1/2 steps done, \d+ s so far; about 5 min left \(the last full run's step times\)$",
-                     out, flags=re.MULTILINE)
+    # In order: after first, second's 300 s are left, scaled by first's pace (it took a fraction of
+    # its 600 s: 0 min); after second, nothing.
+    line = re.search(r"^\[job\] 1/2 steps done, \d+ s so far; about 0 min left "
+                     r"\(the last full run's step times x (\d+\.\d+), this run's pace\)$", out, flags=re.MULTILINE)
+    assert line and float(line.group(1)) < 0.01
     assert re.search(r"^\[job\] 2/2 steps done, \d+ s so far$", out, flags=re.MULTILINE)
     estimates.write_text(json.dumps({"steps": [{"name": "first", "status": "ran", "wall_time_s": 1.0}]}))
     assert runner.run(["first", "second"], pipeline=pipe, jobs=1, force=True) == 0

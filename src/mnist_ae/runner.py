@@ -350,15 +350,17 @@ class InOrder:
 
     def job_line(self) -> str:
         """Where the whole job stands: steps done, time so far and, from the last full run's
-        durations, an estimate of what is left."""
+        durations scaled by this machine's pace so far, an estimate of what is left."""
         left = [s.name for s in self.chosen if s.name not in self.done]
         line = f"[job] {len(self.done)}/{len(self.chosen)} steps done, {self.pipe.total():.0f} s so far"
         if not left:
             return line
         if not all(n in self.expected for n in left):
             return line + "; no estimate of what is left (a step has no duration in the last full run)"
-        seconds = time_left(self.expected, left, self.running_for(), self.jobs)
-        return line + f"; about {seconds / 60:.0f} min left (the last full run's step times)"
+        factor = pace(self.expected, {o.name: o.wall_time_s for o in self.pipe.outcomes if o.status == "ran"})
+        scaled = {n: factor * v for n, v in self.expected.items()}
+        seconds = time_left(scaled, left, self.running_for(), self.jobs)
+        return line + f"; about {seconds / 60:.0f} min left (the last full run's step times x {factor:.2f}, this run's pace)"
 
     def reuse(self, step: steps.Step) -> bool:
         """Record and say so if `step` is up to date."""
@@ -408,6 +410,21 @@ class InOrder:
             print("mnist_ae: interrupted between steps; rerun the same command to go on", file=sys.stderr)
             return EXIT_INTERRUPTED
         return 0
+
+
+def pace(expected: dict[str, float], took: dict[str, float]) -> float:
+    """How long this run's finished steps took against the last full run's times for them
+    (`took` / `expected`, summed over the steps in both): machines differ several-fold, so the
+    estimate of what is left scales by it. 1 before any step has finished.
+
+    Example:
+        >>> pace({"a": 100, "b": 300, "c": 50}, {"a": 40, "b": 80})
+        0.3
+        >>> pace({"a": 100}, {})
+        1.0
+    """
+    both = [n for n in took if expected.get(n, 0) > 0]
+    return sum(took[n] for n in both) / sum(expected[n] for n in both) if both else 1.0
 
 
 def time_left(expected: dict[str, float], left: list[str], running_for: dict[str, float], jobs: int) -> float:
