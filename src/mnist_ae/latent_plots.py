@@ -94,7 +94,8 @@ def embedding_panels(panels: Sequence[Sequence[Panel]], labels, path, point_size
     labels = np.asarray(labels)
     rows = _rows(panels, labels)
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.6 * n_cols + 0.8, 4.4 * n_rows), squeeze=False)
+    side = (plotting.FULL_WIDTH - 0.6) / n_cols  # the legend takes the last 0.6 inch
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(plotting.FULL_WIDTH, side * 0.95 * n_rows), squeeze=False)
     for r, row in enumerate(rows):
         for c in range(n_cols):
             ax = axes[r, c]
@@ -105,9 +106,9 @@ def embedding_panels(panels: Sequence[Sequence[Panel]], labels, path, point_size
             points = np.asarray(panel.points)[:, :2]
             plotting._scatter(ax, points, labels, size=point_size)
             _label_digits(ax, points, labels)
-            ax.set_title(panel.title, fontsize=10)
+            ax.set_title(panel.title)
             ax.set_xlabel(panel.axis_labels[0]), ax.set_ylabel(panel.axis_labels[1])
-            ax.tick_params(labelsize=7)
+            ax.tick_params(labelsize=plotting.MIN_FONT_PT)
     fig.tight_layout(rect=(0, 0, 1 - 0.7 / fig.get_figwidth(), 1))
     digit_legend(fig)
     return plotting.save(fig, path)
@@ -124,7 +125,8 @@ def embedding_3d(panels: Sequence[Sequence[Panel]], labels, path, point_size: fl
         if np.ndim(panel.points) != 2 or np.shape(panel.points)[1] != 3:
             raise ValueError(f"panel '{panel.title}' needs points of shape (N, 3), got {np.shape(panel.points)}")
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
-    fig = plt.figure(figsize=(5.0 * n_cols + 0.8, 4.6 * n_rows))
+    side = (plotting.FULL_WIDTH - 0.6) / n_cols
+    fig = plt.figure(figsize=(plotting.FULL_WIDTH, side * 0.92 * n_rows))
     for r, row in enumerate(rows):
         for c, panel in enumerate(row):
             # Zorder by call order, not depth: the digit labels stay above the points. The points
@@ -139,10 +141,10 @@ def embedding_3d(panels: Sequence[Sequence[Panel]], labels, path, point_size: fl
             for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
                 axis.set_pane_color((1, 1, 1, 0))
                 axis._axinfo["grid"].update(color=(0.85, 0.85, 0.85), linewidth=0.5)
-            ax.set_title(panel.title, fontsize=10, y=0.98)
+            ax.set_title(panel.title, y=0.98)
             for setter, text in zip((ax.set_xlabel, ax.set_ylabel, ax.set_zlabel), panel.axis_labels):
-                setter(text, fontsize=8, labelpad=-3)
-            ax.tick_params(labelsize=6, pad=-2)
+                setter(text, fontsize=plotting.MIN_FONT_PT, labelpad=-4)
+            ax.tick_params(labelsize=plotting.MIN_FONT_PT, pad=-3)
     fig.subplots_adjust(left=0.01, right=1 - 0.9 / fig.get_figwidth(), bottom=0.02, top=0.95, wspace=0.02, hspace=0.08)
     digit_legend(fig)
     return plotting.save(fig, path)
@@ -160,7 +162,8 @@ def pca_generation(rows: Sequence[GenerationRow], path, point_size: float = 2.0)
         raise ValueError("a figure needs at least one autoencoder")
     for row in rows:
         _check_labels(row.points, row.labels)
-    fig, axes = plt.subplots(len(rows), 2, figsize=(10.6, 4.9 * len(rows)), squeeze=False,
+    side = (plotting.FULL_WIDTH - 0.6) / 2
+    fig, axes = plt.subplots(len(rows), 2, figsize=(plotting.FULL_WIDTH, side * len(rows)), squeeze=False,
                              gridspec_kw={"width_ratios": [1, 1]})
     for (scatter_ax, mosaic_ax), row in zip(axes, rows):
         points, labels = np.asarray(row.points)[:, :2], np.asarray(row.labels)
@@ -169,15 +172,14 @@ def pca_generation(rows: Sequence[GenerationRow], path, point_size: float = 2.0)
         scatter_ax.add_patch(Rectangle((xmin, ymin), xmax - xmin, ymax - ymin, fill=False, ec="k", lw=1.2, ls="--",
                                        label="decoded region"))
         _label_digits(scatter_ax, points, labels)
-        scatter_ax.legend(handles=[scatter_ax.patches[-1]], loc="upper left", fontsize=8, framealpha=0.8)
-        scatter_ax.set_title(f"{row.name}: {len(points):,} test codes on PC 1 / PC 2".replace(",", " "), fontsize=10)
+        scatter_ax.legend(handles=[scatter_ax.patches[-1]], loc="upper left", framealpha=0.8)
+        scatter_ax.set_title(f"{row.name}: {len(points):,} test codes".replace(",", " "))
         plotting._mosaic(mosaic_ax, row.mosaic, row.extent, row.extent,
-                         title=f"{row.name}: the grid decoded in the dashed box, other PCs at the mean",
+                         title=f"{row.name}: the dashed box decoded",
                          xlabel=row.axis_labels[0], ylabel=row.axis_labels[1])
-        mosaic_ax.title.set_fontsize(10)
         scatter_ax.set_xlabel(row.axis_labels[0]), scatter_ax.set_ylabel(row.axis_labels[1])
         for ax in (scatter_ax, mosaic_ax):
-            ax.tick_params(labelsize=7)
+            ax.tick_params(labelsize=plotting.MIN_FONT_PT)
     fig.tight_layout(rect=(0, 0, 1 - 0.7 / fig.get_figwidth(), 1))
     digit_legend(fig)
     return plotting.save(fig, path)

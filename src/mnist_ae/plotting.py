@@ -1,6 +1,10 @@
 """One function per figure: each takes data and a path, saves PNG (and a PDF for line plots).
 
-Figures never call `plt.show()`; every file is written atomically.
+Figures are drawn at the size the report prints them (it prints every figure at 100 %, so a
+point in matplotlib is a point on paper): at most `FULL_WIDTH` inches wide, or `HALF_WIDTH`
+for the figures the report sets side by side, with text of at least `MIN_FONT_PT` points;
+`save` refuses a figure with smaller text. Figures never call `plt.show()`; every file is
+written atomically.
 
 Example::
 
@@ -21,39 +25,67 @@ from mnist_ae.atomic import atomic_write  # noqa: E402
 
 DIGIT_COLOURS = plt.get_cmap("tab10")
 
+# The report's text width (A4, 2 cm margins) and one column of a two-column grid, in inches.
+FULL_WIDTH, HALF_WIDTH = 6.6, 3.2
+MIN_FONT_PT = 7.0  # the smallest text a printed page may carry
+DPI = 200
+plt.rcParams.update({"font.size": 8, "axes.titlesize": 8.5, "axes.labelsize": 8, "xtick.labelsize": 7.5,
+                     "ytick.labelsize": 7.5, "legend.fontsize": 7.5, "legend.title_fontsize": 7.5,
+                     "figure.titlesize": 9})
+
+
+def smallest_font(fig) -> float:
+    """The smallest font size (points) of the visible, non-empty text of a drawn `fig`."""
+    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text().strip()]
+    return float(min(sizes, default=MIN_FONT_PT))
+
 
 def save(fig, path, vector: bool = False) -> list[Path]:
-    """Save `fig` as PNG at `path` (and as PDF beside it if `vector`), then close it."""
+    """Save `fig` as PNG at `path` (and as PDF beside it if `vector`), then close it.
+
+    The PNG records its smallest font size (`min_font_pt` in its text chunks). A figure with text
+    under `MIN_FONT_PT` is a ValueError, and nothing is written.
+    """
     path = Path(path)
     targets = [path] + ([path.with_suffix(".pdf")] if vector else [])
     try:
+        fig.canvas.draw()  # tick labels get their text when drawn
+        smallest = smallest_font(fig)
+        if smallest < MIN_FONT_PT:
+            raise ValueError(f"{path.name}: text of {smallest:g} pt, under the {MIN_FONT_PT:g} pt a printed page needs")
         for target in targets:
+            metadata = {"min_font_pt": f"{smallest:g}"} if target.suffix == ".png" else None
             with atomic_write(target) as tmp:
-                fig.savefig(tmp, dpi=150, bbox_inches="tight")
+                fig.savefig(tmp, dpi=DPI, bbox_inches="tight", metadata=metadata)
     finally:
         plt.close(fig)
     return targets
 
 
-def image_rows(rows: dict[str, np.ndarray], path, title: str = "") -> list[Path]:
-    """Rows of 28x28 images, one labelled row per entry (e.g. inputs and reconstructions)."""
+def image_rows(rows: dict[str, np.ndarray], path, title: str = "", width: float = FULL_WIDTH) -> list[Path]:
+    """Rows of 28x28 images, one labelled row per entry (e.g. inputs and reconstructions), `width`
+    inches wide with the labels."""
     n = max(len(v) for v in rows.values())
-    fig, axes = plt.subplots(len(rows), n, figsize=(1.1 * n, 1.25 * len(rows)), squeeze=False)
+    label_room = 0.4 + 0.055 * max(len(label) for label in rows)  # inches for the row labels
+    tile = (width - label_room) / n
+    fig, axes = plt.subplots(len(rows), n, figsize=(width - label_room, tile * len(rows) + (0.25 if title else 0)),
+                             squeeze=False, gridspec_kw={"wspace": 0.05, "hspace": 0.05})
     for r, (label, images) in enumerate(rows.items()):
         for c in range(n):
             ax = axes[r, c]
             ax.set_xticks([]), ax.set_yticks([])
             if c < len(images):
                 ax.imshow(images[c], cmap="gray", vmin=0, vmax=1)
-        axes[r, 0].set_ylabel(label, fontsize=9)
-    fig.suptitle(title)
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center")
+    if title:
+        fig.suptitle(title)
     return save(fig, path)
 
 
 def loss_curves(history: dict, path, metric: str = "loss", ylabel: str = "loss", log: bool = False) -> list[Path]:
     """Train and test `metric` per epoch (`metric` and `val_<metric>` in a Keras history)."""
     epochs = np.arange(1, len(history[metric]) + 1)
-    fig, ax = plt.subplots(figsize=(5, 3.2))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH - 0.15, 2.3))
     ax.plot(epochs, history[metric], "o-", label="train", ms=3)
     if f"val_{metric}" in history:
         ax.plot(epochs, history[f"val_{metric}"], "s-", label="test", ms=3)
@@ -67,7 +99,7 @@ def iteration_loss(losses, steps, steps_per_epoch: int, path, ylabel: str = "tra
     """Training loss along the iterations (`losses[i]` ends at iteration `steps[i]`), epoch lines."""
     losses, steps = np.asarray(losses), np.asarray(steps)
     chunk = int(steps[1] - steps[0]) if len(steps) > 1 else 1
-    fig, ax = plt.subplots(figsize=(6, 3.2))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH - 0.15, 2.3))
     ax.plot(steps, losses, lw=0.6, label="batch" if chunk == 1 else f"mean of each {chunk} iterations")
     for e in range(steps_per_epoch, int(steps[-1]), steps_per_epoch):
         ax.axvline(e, color="grey", lw=0.3)
@@ -82,14 +114,21 @@ def _scatter(ax, codes, labels, size=1.0):
                    alpha=0.5, linewidths=0, rasterized=True)
 
 
-def latent_scatter(codes, labels, path, limits, title: str = "", xlabel="code 1", ylabel="code 2") -> list[Path]:
-    """Scatter of 2-D codes coloured by digit; `limits = (xmin, xmax, ymin, ymax)` fixes the axes."""
-    fig, ax = plt.subplots(figsize=(6, 5))
+def latent_scatter(codes, labels, path, limits, title: str = "", xlabel="code 1", ylabel="code 2",
+                   width: float = HALF_WIDTH) -> list[Path]:
+    """Scatter of 2-D codes coloured by digit; `limits = (xmin, xmax, ymin, ymax)` fixes the axes.
+    `width`: inches with the legend beside the axes."""
+    fig, ax = plt.subplots(figsize=(width - 0.75, width - 0.65))
     _scatter(ax, codes, np.asarray(labels))
     ax.set_xlim(limits[:2]), ax.set_ylim(limits[2:])
     ax.set_xlabel(xlabel), ax.set_ylabel(ylabel), ax.set_title(title)
-    ax.legend(markerscale=8, title="digit", loc="center left", bbox_to_anchor=(1, 0.5))
+    _digit_legend(ax)
     return save(fig, path)
+
+
+def _digit_legend(ax):
+    ax.legend(markerscale=6, title="digit", loc="center left", bbox_to_anchor=(1, 0.5), handletextpad=0.1,
+              borderpad=0.3, labelspacing=0.3)
 
 
 def _mosaic(ax, image, extent, limits, title="", xlabel="code 1", ylabel="code 2"):
@@ -105,24 +144,25 @@ def latent_mosaic(image, extent, path, limits, title: str = "", overlay=None, xl
     Pass the scatter's limits so both figures share their axes. With
     `overlay=(codes, labels)` the scatter is drawn on top.
     """
-    fig, ax = plt.subplots(figsize=(6, 5) if overlay is not None else (5, 5))
+    side = HALF_WIDTH - 0.65
+    fig, ax = plt.subplots(figsize=(side - 0.1, side) if overlay is not None else (side + 0.5, side + 0.4))
     _mosaic(ax, image, extent, limits, title, xlabel, ylabel)
     if overlay is not None:
-        _scatter(ax, overlay[0], np.asarray(overlay[1]), size=0.6)
-        ax.legend(markerscale=8, title="digit", loc="center left", bbox_to_anchor=(1, 0.5))
+        _scatter(ax, overlay[0], np.asarray(overlay[1]), size=0.4)
+        _digit_legend(ax)
     return save(fig, path)
 
 
 def per_digit_bars(series: dict[str, np.ndarray], path, chance: float, ylabel="accuracy (%)") -> list[Path]:
     """Grouped bars of per-digit accuracies (fractions, shown in %) with the chance level."""
-    fig, ax = plt.subplots(figsize=(7, 3.4))
+    fig, ax = plt.subplots(figsize=(FULL_WIDTH - 1.5, 2.4))
     width = 0.8 / len(series)
     for i, (label, values) in enumerate(series.items()):
         ax.bar(np.arange(10) + (i - (len(series) - 1) / 2) * width, 100 * np.asarray(values), width, label=label)
     ax.axhline(100 * chance, color="k", ls="--", lw=1, label=f"chance ({100 * chance:.1f} %)")
     ax.set_xticks(range(10)), ax.set_xlabel("digit"), ax.set_ylabel(ylabel), ax.set_ylim(0, 100)
     # Beside the axes: inside, it covers some digit's bars whichever corner it takes.
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1)), ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1)), ax.grid(axis="y", alpha=0.3)
     return save(fig, path, vector=True)
 
 
@@ -130,10 +170,10 @@ def confusion(matrix, path, title: str = "") -> list[Path]:
     """Confusion matrix (rows: true digit, columns: predicted) with counts in the cells."""
     from sklearn.metrics import ConfusionMatrixDisplay
 
-    fig, ax = plt.subplots(figsize=(5, 4.4))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH - 0.1, HALF_WIDTH - 0.2))
     # Symmetric-log colours: the few errors off the diagonal stay visible next to ~1000 hits.
     ConfusionMatrixDisplay(np.asarray(matrix), display_labels=range(10)).plot(
-        ax=ax, cmap="Blues", colorbar=False, text_kw={"fontsize": 6},
+        ax=ax, cmap="Blues", colorbar=False, text_kw={"fontsize": MIN_FONT_PT},
         im_kw={"norm": matplotlib.colors.SymLogNorm(linthresh=1)})
     ax.set_xlabel("predicted digit"), ax.set_ylabel("true digit"), ax.set_title(title)
     return save(fig, path, vector=True)
@@ -148,7 +188,8 @@ def padded_limits(box, margin: float = 0.05) -> tuple[float, float, float, float
 
 def mosaics_side_by_side(panels, path) -> list[Path]:
     """Decoded grids next to each other; `panels` = [(image, extent, limits, title, xlabel, ylabel)]."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 5), squeeze=False)
+    side = (FULL_WIDTH - 0.4) / len(panels) - 0.45
+    fig, axes = plt.subplots(1, len(panels), figsize=((side + 0.45) * len(panels), side + 0.3), squeeze=False)
     for ax, panel in zip(axes[0], panels):
         _mosaic(ax, *panel)
     return save(fig, path)
@@ -156,7 +197,7 @@ def mosaics_side_by_side(panels, path) -> list[Path]:
 
 def curves(series: dict[str, list[float]], path, ylabel: str, xlabel: str = "epoch", x=None) -> list[Path]:
     """Several curves on one axis, one labelled line each: per epoch (1, 2, ...) or over `x`."""
-    fig, ax = plt.subplots(figsize=(5, 3.2))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH - 0.15, 2.4))
     for label, values in series.items():
         ax.plot(np.arange(1, len(values) + 1) if x is None else x, values, "o-", ms=3, label=label)
     ax.set_xlabel(xlabel), ax.set_ylabel(ylabel), ax.grid(alpha=0.3), ax.legend()
@@ -169,7 +210,7 @@ def per_code_size_spread(per_size: dict[int, dict], path, ylabel: str, finalists
     `finalists` = {size: test MSE} of the models trained to convergence, `references` =
     {label: (size, value)} as labelled black stars. `per_size` maps a size to a
     `search.common_budget_summary`."""
-    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH - 0.15, 2.6))
     sizes = sorted(s for s, v in per_size.items() if v["n"])
     for s in sizes:
         ax.plot([s] * per_size[s]["n"], per_size[s]["values"], ".", color="0.55", ms=6)
@@ -180,16 +221,17 @@ def per_code_size_spread(per_size: dict[int, dict], path, ylabel: str, finalists
                 label="finalist, trained to convergence (test)")
     for label, (size, value) in (references or {}).items():
         ax.plot([size], [value], "k*", ms=10)
-        ax.annotate(label, (size, value), textcoords="offset points", xytext=(-8, -13), ha="right", fontsize=8)
+        ax.annotate(label, (size, value), textcoords="offset points", xytext=(-8, -13), ha="right",
+                    fontsize=MIN_FONT_PT)
     ax.set_xscale("log", base=2), ax.set_yscale("log")
     ax.set_xticks(sizes, [str(s) for s in sizes]), ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    ax.set_xlabel("code size"), ax.set_ylabel(ylabel), ax.grid(alpha=0.3, which="both"), ax.legend(fontsize=8)
+    ax.set_xlabel("code size"), ax.set_ylabel(ylabel), ax.grid(alpha=0.3, which="both"), ax.legend(fontsize=MIN_FONT_PT)
     return save(fig, path, vector=True)
 
 
 def search_history(trials: dict[int, list[tuple[int, float]]], path) -> list[Path]:
     """Each code size's finished trials (number, validation MSE) as points and its best so far as a line."""
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH - 0.15, 2.6))
     for i, (size, points) in enumerate(sorted(trials.items())):
         if not points:
             continue
@@ -198,7 +240,7 @@ def search_history(trials: dict[int, list[tuple[int, float]]], path) -> list[Pat
         ax.plot(numbers, values, "o", ms=3, color=colour, alpha=0.6)
         ax.step(numbers, np.minimum.accumulate(values), where="post", color=colour, label=f"AE{size}")
     ax.set_yscale("log"), ax.set_xlabel("trial number (per code size)"), ax.set_ylabel("validation MSE")
-    ax.grid(alpha=0.3, which="both"), ax.legend(fontsize=7, ncol=2, title="best so far")
+    ax.grid(alpha=0.3, which="both"), ax.legend(fontsize=MIN_FONT_PT, ncol=2, title="best so far")
     return save(fig, path, vector=True)
 
 
@@ -209,7 +251,7 @@ def label_efficiency_spread(points: dict[str, dict], path) -> list[Path]:
     `points` maps a key (e.g. "100", "all") to {"labels": n, "pretrained": mean, "pretrained_std":
     std, "scratch": ..., "scratch_std": ...}, accuracies in [0, 1].
     """
-    fig, ax = plt.subplots(figsize=(5, 3.4))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH - 0.15, 2.4))
     keys = sorted(points, key=lambda k: points[k]["labels"])
     x = [points[k]["labels"] for k in keys]
     for start, label in (("pretrained", "pretrained (AE32 encoder)"), ("scratch", "from scratch")):
