@@ -117,7 +117,7 @@ def body(run) -> None:
                     figures / "code_size_finalist_curves.png", ylabel="MSE")
     view = lambda x: np.asarray(x)[..., 0]  # noqa: E731
     plotting.image_rows({"input": view(x_test[:10]), **{f"AE{s}": view(f.pop("reconstructions")) for s, f in finals.items()}},
-                        figures / "code_size_reconstructions.png")
+                        figures / "code_size_reconstructions.png", width=plotting.HALF_WIDTH)
     metrics = {
         "test_mse": {s: f["test_mse"] for s, f in finals.items()},
         "per_size": {str(s): v for s, v in per_size.items()},

@@ -114,8 +114,7 @@ def body(run) -> None:
         worst = np.argsort(per_image)[::-1][:WORST]
         results[kind]["worst"] = [{"index": int(i), "label": int(run.y_test[i]), "mse": float(per_image[i])} for i in worst]
         plotting.image_rows({damaged: corrupted[worst, ..., 0], repaired: restored[worst, ..., 0], "clean": clean[worst, ..., 0]},
-                            run.figures / f"denoising_worst_{kind}.png",
-                            title=f"{kind}: the {WORST} test images the denoiser restores worst (highest MSE)")
+                            run.figures / f"denoising_worst_{kind}.png", width=plotting.HALF_WIDTH)
         print(f"denoising, {kind}: test MSE {results[kind]['test_mse']:.5f} (target <= {TARGETS[kind]}, reference "
               f"{REFERENCES[kind]}); corrupted input {results[kind]['baselines']['corrupted_input']:.5f}, plain AE32 "
               f"{results[kind]['baselines']['plain_ae32']:.5f}; {stopping['stopped']}", flush=True)

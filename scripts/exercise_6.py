@@ -58,7 +58,7 @@ def body(run) -> None:
     vae_high, history_high, cached_high = train_vae(run.x_train, run.x_test, high, run.cache)
 
     images, labels = run.all_images()
-    means = np.asarray(vae2.encoder.predict(images, batch_size=2048, verbose=0)[0])
+    means, log_sigmas, _ = (np.asarray(t) for t in vae2.encoder.predict(images, batch_size=2048, verbose=0))
     box = evaluation.bounding_box(means)
     limits = plotting.padded_limits(box)  # (a)'s axes, shared by (c)
     decode_vae = lambda z: vae2.decode(z)  # noqa: E731
@@ -117,6 +117,8 @@ def body(run) -> None:
         "means_centre": np.mean(means, axis=0).tolist(), "means_std": np.std(means, axis=0).tolist(),
         "ae_codes_centre": np.mean(codes_ae, axis=0).tolist(), "ae_codes_std": ae_spread.tolist(),
         "ae_box": list(ae_box),
+        # Each image is a distribution: its posterior's standard deviation per coordinate, on average.
+        "posterior_sigma_mean": np.mean(np.exp(log_sigmas), axis=0).tolist(),
         "silhouette_vae_means": evaluation.cluster_summary(means, labels, seed=args.seed)["silhouette"],
         "silhouette_ae_codes": evaluation.cluster_summary(codes_ae, labels, seed=args.seed)["silhouette"],
         "beta": base.beta,

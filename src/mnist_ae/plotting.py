@@ -85,7 +85,7 @@ def image_rows(rows: dict[str, np.ndarray], path, title: str = "", width: float 
 def loss_curves(history: dict, path, metric: str = "loss", ylabel: str = "loss", log: bool = False) -> list[Path]:
     """Train and test `metric` per epoch (`metric` and `val_<metric>` in a Keras history)."""
     epochs = np.arange(1, len(history[metric]) + 1)
-    fig, ax = plt.subplots(figsize=(HALF_WIDTH - 0.15, 2.3))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH - 0.4, 2.3))
     ax.plot(epochs, history[metric], "o-", label="train", ms=3)
     if f"val_{metric}" in history:
         ax.plot(epochs, history[f"val_{metric}"], "s-", label="test", ms=3)
@@ -99,7 +99,7 @@ def iteration_loss(losses, steps, steps_per_epoch: int, path, ylabel: str = "tra
     """Training loss along the iterations (`losses[i]` ends at iteration `steps[i]`), epoch lines."""
     losses, steps = np.asarray(losses), np.asarray(steps)
     chunk = int(steps[1] - steps[0]) if len(steps) > 1 else 1
-    fig, ax = plt.subplots(figsize=(HALF_WIDTH - 0.15, 2.3))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH - 0.4, 2.3))
     ax.plot(steps, losses, lw=0.6, label="batch" if chunk == 1 else f"mean of each {chunk} iterations")
     for e in range(steps_per_epoch, int(steps[-1]), steps_per_epoch):
         ax.axvline(e, color="grey", lw=0.3)
@@ -145,7 +145,7 @@ def latent_mosaic(image, extent, path, limits, title: str = "", overlay=None, xl
     `overlay=(codes, labels)` the scatter is drawn on top.
     """
     side = HALF_WIDTH - 0.65
-    fig, ax = plt.subplots(figsize=(side - 0.1, side) if overlay is not None else (side + 0.5, side + 0.4))
+    fig, ax = plt.subplots(figsize=(side - 0.1, side) if overlay is not None else (side + 0.2, side + 0.2))
     _mosaic(ax, image, extent, limits, title, xlabel, ylabel)
     if overlay is not None:
         _scatter(ax, overlay[0], np.asarray(overlay[1]), size=0.4)
@@ -197,7 +197,7 @@ def mosaics_side_by_side(panels, path) -> list[Path]:
 
 def curves(series: dict[str, list[float]], path, ylabel: str, xlabel: str = "epoch", x=None) -> list[Path]:
     """Several curves on one axis, one labelled line each: per epoch (1, 2, ...) or over `x`."""
-    fig, ax = plt.subplots(figsize=(HALF_WIDTH - 0.15, 2.4))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH - 0.4, 2.4))
     for label, values in series.items():
         ax.plot(np.arange(1, len(values) + 1) if x is None else x, values, "o-", ms=3, label=label)
     ax.set_xlabel(xlabel), ax.set_ylabel(ylabel), ax.grid(alpha=0.3), ax.legend()
@@ -210,7 +210,7 @@ def per_code_size_spread(per_size: dict[int, dict], path, ylabel: str, finalists
     `finalists` = {size: test MSE} of the models trained to convergence, `references` =
     {label: (size, value)} as labelled black stars. `per_size` maps a size to a
     `search.common_budget_summary`."""
-    fig, ax = plt.subplots(figsize=(HALF_WIDTH - 0.15, 2.6))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH - 0.4, 2.6))
     sizes = sorted(s for s, v in per_size.items() if v["n"])
     for s in sizes:
         ax.plot([s] * per_size[s]["n"], per_size[s]["values"], ".", color="0.55", ms=6)
@@ -231,7 +231,7 @@ def per_code_size_spread(per_size: dict[int, dict], path, ylabel: str, finalists
 
 def search_history(trials: dict[int, list[tuple[int, float]]], path) -> list[Path]:
     """Each code size's finished trials (number, validation MSE) as points and its best so far as a line."""
-    fig, ax = plt.subplots(figsize=(HALF_WIDTH - 0.15, 2.6))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH - 0.4, 2.6))
     for i, (size, points) in enumerate(sorted(trials.items())):
         if not points:
             continue
@@ -251,7 +251,7 @@ def label_efficiency_spread(points: dict[str, dict], path) -> list[Path]:
     `points` maps a key (e.g. "100", "all") to {"labels": n, "pretrained": mean, "pretrained_std":
     std, "scratch": ..., "scratch_std": ...}, accuracies in [0, 1].
     """
-    fig, ax = plt.subplots(figsize=(HALF_WIDTH - 0.15, 2.4))
+    fig, ax = plt.subplots(figsize=(HALF_WIDTH - 0.4, 2.4))
     keys = sorted(points, key=lambda k: points[k]["labels"])
     x = [points[k]["labels"] for k in keys]
     for start, label in (("pretrained", "pretrained (AE32 encoder)"), ("scratch", "from scratch")):
