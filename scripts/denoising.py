@@ -39,8 +39,8 @@ LABELS = {"gaussian": ("noisy", "denoised"), "erasing": ("erased", "filled in")}
 class Defaults:
     """Each denoiser's recipe: fine-tuned from the AE32 at a rate annealed over at most `epochs`
     epochs, stopped early when the corrupted validation set's MSE has not improved for `patience`.
-    Ten epochs: at six both denoisers were still improving by 2-3 % an epoch, at ten by under
-    0.5 % (benchmarks/issue23_2026-11-24/channels.md)."""
+    Ten epochs: at six both denoisers were still improving, at ten they had flattened
+    (docs/measurements.md)."""
 
     epochs: int = 10
     patience: int = 2

@@ -24,16 +24,8 @@ from mnist_ae import evaluation
 SILHOUETTE_SAMPLE = 5000
 
 # t-SNE iterations and Barnes-Hut angle per output dimension, set by the step's time budget
-# (90 s for two autoencoders on 2 cores, and the runner may give a step one core). Measured on
-# 3000 MNIST test images (32 principal components of the pixels), CPU seconds on one thread,
-# leave-one-out 1-NN accuracy and silhouette of the result:
-#   2-D  1000 iterations, angle 0.5 (scikit-learn's defaults)  23.4 s  93.3 %  0.32
-#   2-D   500 iterations, angle 0.5                            13.2 s  92.8 %  0.31
-#   2-D   500 iterations, angle 0.8                             8.7 s  92.5 %  0.31
-#   3-D  1000 iterations, angle 0.8                            49.9 s  93.4 %  0.28
-#   3-D   500 iterations, angle 0.8                            24.4 s  93.3 %  0.26
-#   3-D   500 iterations, angle 1.0                            19.5 s  92.9 %  0.26
-# A 3-D octree cell has 8 children where a 2-D quadtree cell has 4, so 3-D costs more at any angle.
+# (the runner may give a step one core): half scikit-learn's iterations and a coarser angle cost
+# about a point of 1-NN accuracy for a third of the time (docs/measurements.md). A 3-D octree cell has 8 children where a 2-D quadtree cell has 4, so 3-D costs more at any angle.
 TSNE_SETTINGS = {2: {"max_iter": 500, "angle": 0.8}, 3: {"max_iter": 500, "angle": 1.0}}
 
 

@@ -21,15 +21,13 @@ CODE_SHAPE = (1, 2, 1)
 FILTERS = 16
 KERNEL = 3
 # The code is ReLU(conv) of a single filter: start its bias positive so the two code units begin
-# in the ReLU's live range. Measured: with a zero bias a quick run (2048 images, 1 epoch) left
-# 91 % of one coordinate at exactly 0; with 0.5, 12-15-epoch runs ended with 0.1-2 % there.
+# in the ReLU's live range; with a zero bias most of one coordinate stays at exactly 0
+# (docs/measurements.md).
 CODE_BIAS_INIT = 0.5
 # The image is ReLU(transposed conv) too, and a decoder whose last pre-activation starts negative
-# almost everywhere never recovers: the reconstruction is 0, no gradient flows (seed 1 trained 15
-# epochs at loss 0.0858, the MSE of an all-black image). Measured on seeds 0-23, 100 iterations
-# of the full recipe each: zero bias left 5 of 24 dead (seeds 1, 9, 13, 16, 21); 0.1 (about
-# MNIST's mean pixel) started all 24 with every output pixel live and left none dead, at a
-# slightly lower loss after those iterations (0.052 vs 0.053).
+# almost everywhere never recovers: the reconstruction is 0 and no gradient flows. A bias of 0.1
+# (about MNIST's mean pixel) starts every output pixel live; a zero bias left some seeds dead
+# (docs/measurements.md).
 OUTPUT_BIAS_INIT = 0.1
 # Pool (encoder) / upsample (decoder) factor after each conv: 32 -> 16 -> 8 -> 4 -> 2 -> (1, 2).
 ENCODER_POOLS = ((2, 2), (2, 2), (2, 2), (2, 2), (2, 1))

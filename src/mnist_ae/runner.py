@@ -298,10 +298,9 @@ def select(names: list[str], start: str | None) -> list[steps.Step]:
 def default_jobs() -> int:
     """Two steps side by side on a machine with at least 2 cores, else one at a time.
 
-    Measured on a 2-core AVX2 host (fresh clone): exercises 1 and 4 side by side on one core each
-    took 949 s together against 716 + 512 s in turn (1.29x): their small convolutions do not use
-    two cores well. The wide VAEs do (82-130 s per epoch on one core against ~43 s on two), so
-    steps that use every core themselves are marked `alone` and run with nothing beside them.
+    Small convolutions do not use two cores well, so two steps on one core each finish sooner
+    than the same steps in turn (docs/measurements.md); steps that do use every core themselves
+    are marked `alone` and run with nothing beside them.
     """
     return min(2, os.cpu_count() or 1)
 

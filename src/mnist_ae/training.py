@@ -28,9 +28,8 @@ from mnist_ae.errors import Interrupted
 class AEConfig:
     """Exercise 1 recipe (defaults are the full run's).
 
-    Measured on 60k images, 2 cores, cosine decay: batch 64 / rate 3e-3 / 12 epochs gave a test
-    MSE (padded 32x32) of 0.0341, batch 64 / 5e-3 / 15 gave 0.0339, batch 32 / 2e-3 / 15 gave 0.0322
-    at 18.6 s/epoch; the smaller batch's extra updates are worth their time. `output_bias` is the
+    Batch 32 rather than 64: the smaller batch's extra updates gave a lower test MSE for their
+    time (docs/measurements.md). `output_bias` is the
     decoder's starting output bias (`models.OUTPUT_BIAS_INIT`: without it some seeds never train);
     it is part of the settings so models trained without it are not reused.
     """
@@ -97,8 +96,8 @@ class IterationLoss(keras.callbacks.Callback):
         self.steps.append(self._first_step + math.ceil(self._seen / self.batch_size))
 
 
-# Batches per call of the compiled train function: fewer Python round trips. Measured on 2 cores:
-# autoencoder (batch 32) 22.2 -> 15.6 s/epoch, VAE (batch 128) 11.2 -> 7.8 s/epoch at 1 -> 20-25.
+# Batches per call of the compiled train function: fewer Python round trips, about a third off an
+# epoch of these small networks (docs/measurements.md).
 STEPS_PER_EXECUTION = 25
 
 

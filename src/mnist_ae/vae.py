@@ -42,8 +42,8 @@ from mnist_ae.losses import bernoulli_nll, kl_divergence, sum_squared_error
 
 INPUT_SHAPE = (32, 32, 1)
 LATENT_DIM = 2
-# Sized for a CPU: 16/32/64 filters and a 128-unit dense layer (310k parameters in all) train
-# one 60k-image epoch in ~12 s with one core free; 32/64 filters + 256 units took twice as long.
+# Sized for a CPU: 16/32/64 filters and a 128-unit dense layer; twice the widths take twice the
+# time (docs/measurements.md).
 FILTERS = 16  # width of the first conv; each further stride-2 block doubles it
 BLOCKS = 3  # stride-2 convs: 32x32 -> 16x16 -> 8x8 -> 4x4
 HIDDEN = 128  # dense layer between the convs and the latent heads (0: none)
