@@ -24,7 +24,7 @@ import keras
 import numpy as np
 from optuna.trial import TrialState
 
-from mnist_ae import code_models, plotting, preprocessing, search, training
+from mnist_ae import code_models, evaluation, plotting, preprocessing, search, training
 from mnist_ae.cli import exercise_parser, positive_int, run_script
 
 # The reference report (PyTorch, random search) and Hinton & Salakhutdinov (Science 2006): test
@@ -64,8 +64,7 @@ def finalist(run, study, size: int, x_train, x_val, x_test, budget: search.Budge
 
     history, cached = run.cache.load_or_train(autoencoder, code_models.cache_name(size), settings, train)
     stopping = training.Stopping(patience=params["patience"], cap=epochs).record(history["val_loss"])
-    reconstructed = autoencoder.predict(x_test, batch_size=1024, verbose=0)
-    test_mse = float(np.mean((reconstructed - x_test) ** 2))
+    test_mse = evaluation.mse(autoencoder.predict(x_test, batch_size=1024, verbose=0), x_test)
     print(f"code size {size}: test MSE {test_mse:.5f} (target <= {TARGETS.get(str(size), float('nan'))}; "
           f"trial {best.number}, search val MSE {best.value:.5f}); {stopping['stopped']}", flush=True)
     return {"params": params, "settings": settings, "test_mse": test_mse, "trial": best.number,

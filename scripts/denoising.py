@@ -20,7 +20,7 @@ import dataclasses
 import keras
 import numpy as np
 
-from mnist_ae import code_models, corruption, plotting, preprocessing, training
+from mnist_ae import code_models, corruption, evaluation, plotting, preprocessing, training
 from mnist_ae.cache import settings_key
 from mnist_ae.cli import exercise_parser, positive_float, positive_int, run_script
 from mnist_ae.results import read_step_results
@@ -49,10 +49,6 @@ class Defaults:
     seed: int = 0
 
 
-def mse(a, b) -> float:
-    return float(np.mean((np.asarray(a) - np.asarray(b)) ** 2))
-
-
 def train_denoiser(run, study: dict, kind: str, x, x_val, sigma: float):
     """The AE32 fine-tuned to undo corruption `kind` (cached, keyed by the AE32 it starts from).
 
@@ -73,9 +69,8 @@ def train_denoiser(run, study: dict, kind: str, x, x_val, sigma: float):
     parent = settings_key(code_models.cache_name(CODE_SIZE), info["settings"])
 
     def train(checkpoint_dir):
-        steps = args.epochs * -(-len(x) // args.batch_size)
-        schedule = keras.optimizers.schedules.CosineDecay(args.learning_rate, steps, alpha=0.02)
-        trainee.compile(code_models.optimizer(params, schedule), "mse", steps_per_execution=training.STEPS_PER_EXECUTION)
+        schedule = training.cosine_rate(args.learning_rate, args.epochs, -(-len(x) // args.batch_size), floor=0.02)
+        training.compile_model(trainee, code_models.optimizer(params, schedule), loss="mse")
         return training.fit(trainee, x, x, epochs=args.epochs, batch_size=args.batch_size,
                             validation_data=(corrupted_val, x_val), checkpoint_dir=checkpoint_dir,
                             callbacks=(rule.callback(),), verbose=2)
@@ -104,7 +99,8 @@ def body(run) -> None:
         per_image = np.mean((restored - clean) ** 2, axis=(1, 2, 3))
         results[kind] = {
             "test_mse": float(per_image.mean()),
-            "baselines": {"corrupted_input": mse(corrupted, clean), "plain_ae32": mse(restore(plain, corrupted), clean)},
+            "baselines": {"corrupted_input": evaluation.mse(corrupted, clean),
+                          "plain_ae32": evaluation.mse(restore(plain, corrupted), clean)},
             "target": TARGETS[kind], "reference": REFERENCES[kind],
             "epochs": stopping["epochs_trained"], "stopping": stopping, "train_seconds": history["train_seconds"],
             "model_from_cache": cached, "loss": history["loss"], "val_loss": history["val_loss"],
@@ -122,9 +118,9 @@ def body(run) -> None:
     curve = {"sigma": list(SIGMAS), "gaussian_denoiser": [], "plain_ae32": [], "corrupted_input": []}
     for sigma in SIGMAS:
         noisy = corruption.corrupt_once(clean, "gaussian", seed=TEST_CORRUPTION_SEED, sigma=sigma)
-        curve["gaussian_denoiser"].append(mse(restore(denoisers["gaussian"], noisy), clean))
-        curve["plain_ae32"].append(mse(restore(plain, noisy), clean))
-        curve["corrupted_input"].append(mse(noisy, clean))
+        curve["gaussian_denoiser"].append(evaluation.mse(restore(denoisers["gaussian"], noisy), clean))
+        curve["plain_ae32"].append(evaluation.mse(restore(plain, noisy), clean))
+        curve["corrupted_input"].append(evaluation.mse(noisy, clean))
 
     plotting.image_rows(rows, run.figures / "denoising_examples.png")
     plotting.curves({f"{kind} denoiser, validation": results[kind]["val_loss"] for kind in corruption.CORRUPTIONS}
@@ -137,7 +133,7 @@ def body(run) -> None:
     metrics = {
         **results,
         "baselines": {kind: {**results[kind]["baselines"]} for kind in corruption.CORRUPTIONS},
-        "clean_plain_ae32": mse(restore(plain, clean), clean),
+        "clean_plain_ae32": evaluation.mse(restore(plain, clean), clean),
         "noise_curve": curve,
         "sigma": args.sigma,
         "test_corruption_seed": TEST_CORRUPTION_SEED,

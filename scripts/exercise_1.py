@@ -18,7 +18,7 @@ def body(run) -> None:
     config = run.config(AEConfig)
     trained = train_autoencoder(run.x_train, run.x_test, config, run.cache)
     batch = run.x_test[: config.batch_size]
-    predicted = trained.autoencoder.predict(batch, verbose=0)
+    predicted = trained.model.predict(batch, verbose=0)
     plotting.image_rows(
         {"input": preprocessing.to_mnist_view(batch[:10]), "output": preprocessing.to_mnist_view(predicted[:10])},
         run.figures / "ex1_reconstructions.png",
@@ -28,15 +28,15 @@ def body(run) -> None:
     steps = math.ceil(len(run.x_train) / config.batch_size)
     plotting.iteration_loss(history["iteration_loss"], history["iteration_step"], steps,
                             run.figures / "ex1_loss_iterations.png")
-    test = evaluation.reconstruction_mse(trained.autoencoder, run.x_test)
-    train = evaluation.reconstruction_mse(trained.autoencoder, run.x_train)
+    test = evaluation.reconstruction_mse(trained.model, run.x_test)
+    train = evaluation.reconstruction_mse(trained.model, run.x_train)
     test_mse, train_mse = test["mse"], train["mse"]
     metrics = {
         "test_mse": test_mse,
         "train_mse": train_mse,
         "test_mse_padded_32x32": test["mse_padded"],
         "train_mse_padded_32x32": train["mse_padded"],
-        "per_digit_test_mse": evaluation.per_class_mse(trained.autoencoder, run.x_test, run.y_test),
+        "per_digit_test_mse": evaluation.per_class_mse(trained.model, run.x_test, run.y_test),
         "learning_rate": config.learning_rate,
         "recipe": recipe(config),
         "model_from_cache": trained.cached,

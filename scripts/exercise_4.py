@@ -19,7 +19,8 @@ from mnist_ae.training import ClassifierConfig, train_classifier
 
 def body(run) -> None:
     config = run.config(ClassifierConfig)
-    classifier, history, cached = train_classifier(run.x_train, run.y_train, run.x_test, run.y_test, config, run.cache)
+    trained = train_classifier(run.x_train, run.y_train, run.x_test, run.y_test, config, run.cache)
+    classifier, history, cached = trained.model, trained.history, trained.cached
     probabilities = classifier.predict(run.x_test, batch_size=1024, verbose=0)
     predicted = probabilities.argmax(axis=1)
     # Cross-entropy recomputed from the predictions, so it matches the accuracy exactly.

@@ -30,9 +30,10 @@ from mnist_ae.training import Stopping, decode, encode, train_autoencoder, train
 PRIOR_MASS = 0.90
 
 
-def summarize_vae(model, history, cached, run, x_scored) -> dict:
+def summarize_vae(trained, run, x_scored) -> dict:
     """Test MSE of the posterior-mean reconstructions of the grey-level test images, and the loss
     terms on `x_scored` (the images the model's likelihood is defined on)."""
+    model, history, cached = trained.model, trained.history, trained.cached
     terms = evaluation.vae_test_terms(model, x_scored, seed=run.args.seed)
     mse = evaluation.reconstruction_mse(model, run.x_test)
     return {
@@ -54,8 +55,8 @@ def body(run) -> None:
     base = run.vae_config(2, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate)
     high = run.vae_config(args.high_latent)
     x_test_bin = likelihood.binarized_test_set(run.x_test)
-    vae2, history2, cached2 = train_vae(run.x_train, run.x_test, base, run.cache)
-    vae_high, history_high, cached_high = train_vae(run.x_train, run.x_test, high, run.cache)
+    trained2, trained_high = (train_vae(run.x_train, run.x_test, config, run.cache) for config in (base, high))
+    vae2, vae_high = trained2.model, trained_high.model
 
     images, labels = run.all_images()
     means, log_sigmas, _ = (np.asarray(t) for t in vae2.encoder.predict(images, batch_size=2048, verbose=0))
@@ -93,7 +94,7 @@ def body(run) -> None:
         figures / "ex6_grids_ae_vs_vae.png")
     batch = run.x_test[:10]
     view = lambda x: preprocessing.to_mnist_view(np.asarray(x))  # noqa: E731
-    plotting.image_rows({"input": view(batch), "AE": view(ae.autoencoder.predict(batch, verbose=0)),
+    plotting.image_rows({"input": view(batch), "AE": view(ae.model.predict(batch, verbose=0)),
                          "VAE 2-D": view(vae2.predict(batch, verbose=0)),
                          f"VAE {high.latent_dim}-D": view(vae_high.predict(batch, verbose=0))},
                         figures / "ex6_reconstructions.png")
@@ -105,9 +106,9 @@ def body(run) -> None:
                             xlabel=f"PC 1 ({explained[0]:.0%} of variance)", ylabel=f"PC 2 ({explained[1]:.0%})")
     ae_spread = np.std(codes_ae, axis=0)
     metrics = {
-        "latent_2": {**summarize_vae(vae2, history2, cached2, run, run.x_test), "epochs": base.epochs,
-                     "stopping": Stopping(patience=base.epochs, cap=base.epochs).record(history2["val_loss"])},
-        "high_latent": {**summarize_vae(vae_high, history_high, cached_high, run, x_test_bin),
+        "latent_2": {**summarize_vae(trained2, run, run.x_test), "epochs": base.epochs,
+                     "stopping": Stopping(patience=base.epochs, cap=base.epochs).record(trained2.history["val_loss"])},
+        "high_latent": {**summarize_vae(trained_high, run, x_test_bin),
                         "latent_dim": high.latent_dim, "epochs": high.epochs, "pca_explained_variance": explained},
         "grid": {"size": n, "box": list(box), "extent": list(extent), "axes_limits": list(limits)},
         "grid_reading": reading,

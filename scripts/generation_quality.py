@@ -22,6 +22,9 @@ from mnist_ae.training import AEConfig, decode, encode, train_autoencoder, train
 PCA_CENTRAL = 0.90  # as the latent exploration's grid
 PCA_CODE_SIZE = 8
 SHOWN = 12  # images per source in the figure: seeded picks, not chosen by hand
+# The figure's row labels: what a reader calls each source.
+LABELS = {"ae_grid": "AE grid", "vae_grid": "2-D VAE grid", "vae2_prior": "2-D VAE prior",
+          "vae16_prior": "16-D VAE prior", f"ae{PCA_CODE_SIZE}_pca_grid": f"AE{PCA_CODE_SIZE} PCA grid"}
 
 
 def evenness(per_digit: dict[str, int]) -> float | None:
@@ -51,7 +54,7 @@ def body(run) -> None:
     box = evaluation.bounding_box(encode(ae.encoder, images))
     sources["ae_grid"] = evaluation.decoded_grid(lambda z: decode(ae.decoder, z), box, n)[0]
     for dim in (2, args.high_latent):
-        vae, _, _ = train_vae(run.x_train, run.x_test, run.vae_config(dim), run.cache)
+        vae = train_vae(run.x_train, run.x_test, run.vae_config(dim), run.cache).model
         if dim == 2:  # exercise 6(c)'s grid: between the corners of the means' box
             means = np.asarray(vae.encoder.predict(images, batch_size=2048, verbose=0)[0])
             sources["vae_grid"] = evaluation.decoded_grid(vae.decode, evaluation.bounding_box(means), n)[0]
@@ -76,7 +79,8 @@ def body(run) -> None:
               f"{len(read['classes_seen'])} digits seen, Fréchet distance {metrics[name]['frechet_distance']:.2f}",
               flush=True)
     pick = np.random.default_rng(args.seed)
-    plotting.image_rows({name: preprocessing.to_mnist_view(images[np.sort(pick.choice(len(images), SHOWN, replace=False))])
+    plotting.image_rows({LABELS.get(name, name): preprocessing.to_mnist_view(
+                             images[np.sort(pick.choice(len(images), SHOWN, replace=False))])
                          for name, images in sources.items()},
                         run.figures / "generation_samples.png", title=f"{SHOWN} seeded random images per source")
     run.save_results("generation_quality", {**metrics, "sources": list(metrics), "real_data_floor": floor,

@@ -34,11 +34,11 @@ def measure(run, config: AEConfig) -> dict:
     labels = np.concatenate([run.y_train, run.y_test])
     summary = evaluation.cluster_summary(codes, labels, seed=config.seed)
     intervals = evaluation.accuracy_intervals(run.y_test, predicted)
-    return {"test_mse": evaluation.reconstruction_mse(trained.autoencoder, run.x_test)["mse"],
+    return {"test_mse": evaluation.reconstruction_mse(trained.model, run.x_test)["mse"],
             "knn1_accuracy": float(np.mean(predicted == run.y_test)),
             "silhouette": summary["silhouette"],
             "clipped_share": float(np.mean(codes == 0)),  # coordinates at exactly 0, both together
-            "per_digit": {"test_mse": evaluation.per_class_mse(trained.autoencoder, run.x_test, run.y_test),
+            "per_digit": {"test_mse": evaluation.per_class_mse(trained.model, run.x_test, run.y_test),
                           "silhouette": {d: v["silhouette"] for d, v in summary["per_digit"].items()},
                           "knn1_accuracy": {d: v["accuracy"] for d, v in intervals.items()},
                           "knn1_versus_overall": {d: v["versus_overall"] for d, v in intervals.items()}},

@@ -74,7 +74,8 @@ def body(run) -> None:
         if args.budget == "long" and flags["epochs"] is None:
             flags["epochs"] = LONG_EPOCHS * vae_recipe(latent, likelihood="bernoulli").epochs
         config = run.vae_config(latent, likelihood="bernoulli", **flags)
-        model, history, cached = train_vae(run.x_train, run.x_test, config, run.cache)
+        trained = train_vae(run.x_train, run.x_test, config, run.cache)
+        model, history, cached = trained.model, trained.history, trained.cached
         result = evaluate(model, x_test_bin, args)
         metrics[f"latent_{latent}"] = {**result, "epochs": config.epochs, "filters": config.filters,
                                        "hidden": config.hidden, "train_seconds": history["train_seconds"],

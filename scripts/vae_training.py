@@ -27,7 +27,8 @@ def body(run) -> None:
     config = run.vae_config(args.latent_dim, epochs=args.epochs, batch_size=args.batch_size,
                             learning_rate=args.learning_rate)
     bernoulli = config.likelihood == "bernoulli"
-    _, history, cached = train_vae(run.x_train, run.x_test, config, run.cache)
+    trained = train_vae(run.x_train, run.x_test, config, run.cache)
+    history, cached = trained.history, trained.cached
     # A fixed number of epochs with the rate annealed to 5 %: the record says whether the test
     # curve had flattened by the last epochs (no early stopping on the test set).
     stopping = Stopping(patience=config.epochs, cap=config.epochs).record(history["val_loss"])

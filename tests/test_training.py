@@ -1,5 +1,6 @@
 """Training plumbing: per-iteration loss, the NaN guard and the settings-keyed cache."""
 
+import dataclasses
 import itertools
 import json
 import threading
@@ -238,10 +239,28 @@ def test_a_classifier_from_a_given_encoder_is_cached_under_its_parent(tmp_path):
     store = cache.ModelCache(tmp_path)
     with pytest.raises(ValueError, match="needs its cache key"):
         training.train_classifier(x, y, x, y, config, store, encoder=models.build_encoder())
-    training.train_classifier(x, y, x, y, config, store, encoder=models.build_encoder(), parent="autoencoder-aaa")
-    training.train_classifier(x, y, x, y, config, store)
+    child = training.train_classifier(x, y, x, y, config, store, encoder=models.build_encoder(), parent="autoencoder-aaa")
+    fresh = training.train_classifier(x, y, x, y, config, store)
     stored = sorted(json.loads(p.read_text())["parent"] or "" for p in tmp_path.glob("classifier-*.json"))
     assert stored == ["", "autoencoder-aaa"]
+    # One return type for every train_*: the model, its record, where it came from, its cache key.
+    assert isinstance(child, training.Trained) and child.key != fresh.key and not fresh.cached
+    assert (tmp_path / f"{fresh.key}.weights.h5").is_file() and len(fresh.history["val_loss"]) == 1
+    again = training.train_classifier(x, y, x, y, config, store)
+    assert again.cached and again.key == fresh.key
+
+
+def test_train_vae_returns_the_vae_with_its_parts_and_key(tmp_path):
+    x = np.random.default_rng(0).random((64, 32, 32, 1)).astype("float32")
+    config = dataclasses.replace(training.vae_recipe(2), epochs=1, filters=4, hidden=8)
+    trained = training.train_vae(x, x, config, cache.ModelCache(tmp_path))
+    assert isinstance(trained, training.Trained) and not trained.cached
+    assert trained.encoder is trained.model.encoder and trained.decoder is trained.model.decoder
+    assert trained.key.startswith("vae2-gaussian-") and (tmp_path / f"{trained.key}.weights.h5").is_file()
+    # Exercise 6's loss through compile: the total is the squared error plus the KL, per image.
+    h = trained.history
+    assert h["val_loss"][0] == pytest.approx(h["val_reconstruction_loss"][0] + h["val_kl_loss"][0])
+    assert h["val_kl_loss"][0] > 0
 
 
 def test_decode_reshapes_flat_codes_to_the_decoder_input():

@@ -122,7 +122,7 @@ class Run:
         from mnist_ae.training import ClassifierConfig, train_classifier
 
         config = ClassifierConfig(seed=self.args.seed, **({"epochs": 1} if self.args.quick else {}))
-        return train_classifier(self.x_train, self.y_train, self.x_test, self.y_test, config, self.cache)[0]
+        return train_classifier(self.x_train, self.y_train, self.x_test, self.y_test, config, self.cache).model
 
     def vae_config(self, latent_dim: int, likelihood: str | None = None, **overrides):
         """The shared VAE of `latent_dim` (`training.vae_recipe`: 2-D is exercise 6's MSE VAE,

@@ -221,6 +221,16 @@ def _squared_errors(autoencoder, x, batch_size: int):
         yield (autoencoder.predict(batch, verbose=0)[..., 0] - batch[..., 0]) ** 2
 
 
+def mse(a, b) -> float:
+    """Mean squared error between two arrays of the same shape (e.g. images and their reconstructions).
+
+    Example:
+        >>> mse(np.zeros((2, 2)), np.full((2, 2), 0.5))
+        0.25
+    """
+    return float(np.mean((np.asarray(a) - np.asarray(b)) ** 2))
+
+
 def reconstruction_mse(autoencoder, x, batch_size: int = 1024) -> dict[str, float]:
     """Mean squared error of `autoencoder` on model inputs `x` (N, 32, 32, 1).
 

@@ -319,11 +319,9 @@ def compile_and_fit(autoencoder, params: dict, x_train, x_val, epochs: int, call
 
     from mnist_ae import code_models, training
 
-    schedule = None
-    if decay:
-        steps = epochs * -(-len(x_train) // params["batch_size"])
-        schedule = keras.optimizers.schedules.CosineDecay(params["learning_rate"], steps, alpha=0.02)
-    autoencoder.compile(code_models.optimizer(params, schedule), "mse", steps_per_execution=training.STEPS_PER_EXECUTION)
+    steps_per_epoch = -(-len(x_train) // params["batch_size"])
+    schedule = training.cosine_rate(params["learning_rate"], epochs, steps_per_epoch, floor=0.02) if decay else None
+    training.compile_model(autoencoder, code_models.optimizer(params, schedule), loss="mse")
     stop = keras.callbacks.EarlyStopping("val_loss", patience=params["patience"], restore_best_weights=True)
     return training.fit(autoencoder, x_train, x_train, epochs=epochs, batch_size=params["batch_size"],
                         validation_data=(x_val, x_val), checkpoint_dir=checkpoint_dir,

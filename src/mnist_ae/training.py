@@ -101,30 +101,38 @@ class IterationLoss(keras.callbacks.Callback):
 STEPS_PER_EXECUTION = 25
 
 
-def cosine_adam(learning_rate: float, epochs: int, steps_per_epoch: int) -> keras.optimizers.Adam:
-    """Adam with a cosine decay to 5 % of the initial rate over the whole run."""
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps_per_epoch, alpha=0.05)
-    return keras.optimizers.Adam(schedule)
+def cosine_rate(learning_rate: float, epochs: int, steps_per_epoch: int, floor: float = 0.05):
+    """A rate annealed along a cosine from `learning_rate` to `floor` times it over `epochs` epochs.
+
+    Example:
+        >>> rate = cosine_rate(1e-2, epochs=2, steps_per_epoch=5, floor=0.1)
+        >>> [round(float(rate(s)), 4) for s in (0, 5, 10)]
+        [0.01, 0.0055, 0.001]
+    """
+    return keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps_per_epoch, alpha=floor)
 
 
 # XLA for the compiled train/test steps. Keras turns it off by default on CPU-only machines.
 JIT_COMPILE = False
 
 
-def compile_for_training(model, config, n_train: int, **compile_kwargs) -> None:
-    """Compile `model` the project's way for `config` (epochs, batch size, rate) on `n_train` images.
-
-    Adam with a cosine-decayed rate over the whole run, `STEPS_PER_EXECUTION` batches per call
-    of the compiled train function, XLA as `JIT_COMPILE` says. Extra arguments (loss, metrics)
-    go to `model.compile`.
-    """
-    steps = math.ceil(n_train / config.batch_size)
+def compile_model(model, optimizer, **compile_kwargs) -> None:
+    """The project's one way to compile a model for training: `optimizer`, `STEPS_PER_EXECUTION`
+    batches per call of the compiled train function, XLA as `JIT_COMPILE` says. Extra arguments
+    (loss, metrics) go to `model.compile`."""
     with warnings.catch_warnings():
-        # A model with an augmentation layer (exercise 4) cannot be XLA-compiled; Keras then warns
-        # and compiles it without XLA, which is what we want.
+        # A model with an augmentation layer cannot be XLA-compiled; Keras then warns and compiles
+        # it without XLA, which is what we want.
         warnings.filterwarnings("ignore", message="Model doesn't support `jit_compile=True`")
-        model.compile(cosine_adam(config.learning_rate, config.epochs, steps), steps_per_execution=STEPS_PER_EXECUTION,
-                      jit_compile=JIT_COMPILE, **compile_kwargs)
+        model.compile(optimizer, steps_per_execution=STEPS_PER_EXECUTION, jit_compile=JIT_COMPILE, **compile_kwargs)
+
+
+def compile_for_training(model, config, n_train: int, **compile_kwargs) -> None:
+    """`compile_model` with Adam on `cosine_rate` for `config` (epochs, batch size, rate) on
+    `n_train` images: the recipe of the exercises' models, the VAEs and the fine-tuned heads."""
+    steps = math.ceil(n_train / config.batch_size)
+    compile_model(model, keras.optimizers.Adam(cosine_rate(config.learning_rate, config.epochs, steps)),
+                  **compile_kwargs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -276,16 +284,20 @@ def fit(model, x, y, *, epochs: int, batch_size: int, validation_data=None, chec
 
 
 @dataclasses.dataclass
-class TrainedAutoencoder:
-    autoencoder: keras.Model
-    encoder: keras.Model
-    decoder: keras.Model
+class Trained:
+    """What every `train_*` returns: the trained `model`, its training record (`history`, with
+    `train_seconds`), whether it came from the cache, and its cache key (the `parent` of models
+    initialised from it). `encoder` and `decoder` are the model's parts where it has them."""
+
+    model: keras.Model
     history: dict
     cached: bool
-    key: str  # its cache key: the `parent` of models initialised from it
+    key: str
+    encoder: keras.Model | None = None
+    decoder: keras.Model | None = None
 
 
-def train_autoencoder(x_train, x_test, config: AEConfig, cache: ModelCache) -> TrainedAutoencoder:
+def train_autoencoder(x_train, x_test, config: AEConfig, cache: ModelCache) -> Trained:
     """Build the Ex1 autoencoder and train it with MSE, or load it from `cache`."""
     keras.utils.set_random_seed(config.seed)
     encoder, decoder = models.build_encoder(), models.build_decoder(output_bias=config.output_bias)
@@ -300,16 +312,16 @@ def train_autoencoder(x_train, x_test, config: AEConfig, cache: ModelCache) -> T
                    validation_data=(x_test, x_test), checkpoint_dir=checkpoint_dir)
 
     history, cached = cache.load_or_train(autoencoder, "autoencoder", settings, train)
-    return TrainedAutoencoder(autoencoder, encoder, decoder, history, cached, key)
+    return Trained(autoencoder, history, cached, key, encoder, decoder)
 
 
 def train_classifier(x_train, y_train, x_test, y_test, config: ClassifierConfig, cache: ModelCache,
-                     encoder: keras.Model | None = None, parent: str | None = None):
+                     encoder: keras.Model | None = None, parent: str | None = None) -> Trained:
     """Build the Ex4 classifier and train it with cross-entropy, or load it.
 
     From a fresh encoder, or from `encoder` (e.g. a trained one, to fine-tune), in which case
     `parent` must be that encoder's cache key so the cached classifier is tied to it.
-    Returns `(classifier, history, was_cached)`; `history` has train and test loss/accuracy.
+    Returns a `Trained` whose history has train and test loss/accuracy.
     """
     if (encoder is None) != (parent is None):
         raise ValueError("a given encoder needs its cache key as `parent` (and a parent needs the encoder)")
@@ -329,7 +341,7 @@ def train_classifier(x_train, y_train, x_test, y_test, config: ClassifierConfig,
                    validation_data=(x_test, one_hot(y_test)), checkpoint_dir=checkpoint_dir)
 
     history, cached = cache.load_or_train(classifier, "classifier", settings, train, parent=parent)
-    return classifier, history, cached
+    return Trained(classifier, history, cached, settings_key("classifier", settings, parent))
 
 
 def encode(encoder: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -402,7 +414,7 @@ def build_vae(config: VAEConfig) -> vae.VAE:
                    border=preprocessing.PAD)
 
 
-def train_vae(x_train, x_test, config: VAEConfig, cache: ModelCache):
+def train_vae(x_train, x_test, config: VAEConfig, cache: ModelCache) -> Trained:
     """Build the VAE of `config` and train it on `mean(reconstruction + beta * KL)`, or load it.
 
     The Gaussian (MSE) VAE trains as exercise 6 asks: `vae.build_mse_vae` compiled with exercise 1's
@@ -410,7 +422,7 @@ def train_vae(x_train, x_test, config: VAEConfig, cache: ModelCache):
     `VAE.train_step` (dynamic binarization) and is evaluated on the likelihood study's fixed
     binarization of `x_test`. `x_test` (grey levels) is evaluated after every epoch: the history
     has `loss`, `reconstruction_loss` and `kl_loss`, per image, and their `val_` twins.
-    Returns `(vae, history, was_cached)`, `vae` a `vae.VAE` either way.
+    Returns a `Trained` whose model is a `vae.VAE` either way.
     """
     model = build_vae(config)
     settings = {**dataclasses.asdict(config), "n_train": len(x_train)}
@@ -431,5 +443,6 @@ def train_vae(x_train, x_test, config: VAEConfig, cache: ModelCache):
                                            zip(history[f"{prefix}loss"], history[f"{prefix}reconstruction_loss"])]
         return history
 
-    history, cached = cache.load_or_train(model, f"vae{config.latent_dim}-{config.likelihood}", settings, train)
-    return model, history, cached
+    name = f"vae{config.latent_dim}-{config.likelihood}"
+    history, cached = cache.load_or_train(model, name, settings, train)
+    return Trained(model, history, cached, settings_key(name, settings), model.encoder, model.decoder)

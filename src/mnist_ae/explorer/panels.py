@@ -84,8 +84,8 @@ def autoencoder_panel(run) -> Panel:
 def vae_panel(run, latent_dim: int) -> Panel:
     """The shared VAE of `latent_dim` (2-D: exercise 6's MSE VAE; larger: the likelihood study's
     Bernoulli VAE): its encoder means."""
-    model, _, _ = train_vae(run.x_train, run.x_test, run.vae_config(latent_dim),
-                            _cache(run, f"vae_{latent_dim}d"))  # the step that trains it
+    model = train_vae(run.x_train, run.x_test, run.vae_config(latent_dim),
+                      _cache(run, f"vae_{latent_dim}d")).model  # the step that trains it
     means = np.asarray(model.encoder.predict(run.x_test, batch_size=2048, verbose=0)[0])
     decoder = view_decoder(model.decoder, latent_dim, sigmoid=model.likelihood == "bernoulli", crop=preprocessing.PAD)
     kind = "mean plane" if latent_dim == 2 else "means, first two principal components"
