@@ -95,7 +95,7 @@ def embedding_panels(panels: Sequence[Sequence[Panel]], labels, path, point_size
     rows = _rows(panels, labels)
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
     side = (plotting.FULL_WIDTH - 0.6) / n_cols  # the legend takes the last 0.6 inch
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(plotting.FULL_WIDTH, side * 0.95 * n_rows), squeeze=False)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(plotting.FULL_WIDTH, side * 0.78 * n_rows), squeeze=False)
     for r, row in enumerate(rows):
         for c in range(n_cols):
             ax = axes[r, c]
@@ -126,7 +126,7 @@ def embedding_3d(panels: Sequence[Sequence[Panel]], labels, path, point_size: fl
             raise ValueError(f"panel '{panel.title}' needs points of shape (N, 3), got {np.shape(panel.points)}")
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
     side = (plotting.FULL_WIDTH - 0.6) / n_cols
-    fig = plt.figure(figsize=(plotting.FULL_WIDTH, side * 0.92 * n_rows))
+    fig = plt.figure(figsize=(plotting.FULL_WIDTH, side * 0.76 * n_rows))
     for r, row in enumerate(rows):
         for c, panel in enumerate(row):
             # Zorder by call order, not depth: the digit labels stay above the points. The points

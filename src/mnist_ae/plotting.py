@@ -225,7 +225,8 @@ def per_code_size_spread(per_size: dict[int, dict], path, ylabel: str, finalists
                     fontsize=MIN_FONT_PT)
     ax.set_xscale("log", base=2), ax.set_yscale("log")
     ax.set_xticks(sizes, [str(s) for s in sizes]), ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    ax.set_xlabel("code size"), ax.set_ylabel(ylabel), ax.grid(alpha=0.3, which="both"), ax.legend(fontsize=MIN_FONT_PT)
+    ax.set_xlabel("code size"), ax.set_ylabel(ylabel), ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=MIN_FONT_PT, loc="upper right")  # the curves fall from the upper left
     return save(fig, path, vector=True)
 
 
