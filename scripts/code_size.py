@@ -64,7 +64,8 @@ def finalist(run, study, size: int, x_train, x_val, x_test, budget: search.Budge
 
     history, cached = run.cache.load_or_train(autoencoder, code_models.cache_name(size), settings, train)
     stopping = training.Stopping(patience=params["patience"], cap=epochs).record(history["val_loss"])
-    test_mse = evaluation.mse(autoencoder.predict(x_test, batch_size=1024, verbose=0), x_test)
+    reconstructed = autoencoder.predict(x_test, batch_size=1024, verbose=0)
+    test_mse = evaluation.mse(reconstructed, x_test)
     print(f"code size {size}: test MSE {test_mse:.5f} (target <= {TARGETS.get(str(size), float('nan'))}; "
           f"trial {best.number}, search val MSE {best.value:.5f}); {stopping['stopped']}", flush=True)
     return {"params": params, "settings": settings, "test_mse": test_mse, "trial": best.number,
