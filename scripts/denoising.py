@@ -125,8 +125,8 @@ def body(run) -> None:
     plotting.image_rows(rows, run.figures / "denoising_examples.png")
     plotting.curves({f"{kind} denoiser, validation": results[kind]["val_loss"] for kind in corruption.CORRUPTIONS}
                     | {f"{kind} denoiser, training": results[kind]["loss"] for kind in corruption.CORRUPTIONS},
-                    run.figures / "denoising_curves.png", ylabel="MSE per pixel (corrupted input, clean target)")
-    plotting.curves({f"Gaussian denoiser (trained at sigma {args.sigma:g})": curve["gaussian_denoiser"],
+                    run.figures / "denoising_curves.png", ylabel="MSE per pixel")
+    plotting.curves({f"denoiser (trained at {args.sigma:g})": curve["gaussian_denoiser"],
                      "plain AE32": curve["plain_ae32"], "noisy input": curve["corrupted_input"]},
                     run.figures / "denoising_noise_curve.png", ylabel="test MSE per pixel", xlabel="noise sigma",
                     x=list(SIGMAS))

@@ -82,7 +82,7 @@ def body(run) -> None:
     plotting.image_rows({LABELS.get(name, name): preprocessing.to_mnist_view(
                              images[np.sort(pick.choice(len(images), SHOWN, replace=False))])
                          for name, images in sources.items()},
-                        run.figures / "generation_samples.png", title=f"{SHOWN} seeded random images per source")
+                        run.figures / "generation_samples.png")
     run.save_results("generation_quality", {**metrics, "sources": list(metrics), "real_data_floor": floor,
                                             "confidence_threshold": evaluation.CONFIDENT,
                                             "feature_dimension": int(real.shape[1])})
