@@ -155,9 +155,9 @@ def script():
 def test_the_script_caps_heads_and_conv_networks_apart(script):
     args = script.parser().parse_args([])
     # `cli.prepare` sets --epochs (None until then) from `full_epochs`: the heads' cap, not the conv networks'.
-    assert args.epochs is None and args.full_epochs == script.Defaults.epochs == 20
+    assert args.epochs is None and args.full_epochs == script.Defaults.epochs == 30
     assert (args.conv_epochs, args.conv_patience, args.patience) == (20, 3, 5)
-    assert script.parser().parse_args(["--conv-epochs", "7"]).full_epochs == 20
+    assert script.parser().parse_args(["--conv-epochs", "7"]).full_epochs == 30
     with pytest.raises(SystemExit):
         script.parser().parse_args(["--shift", "-1"])
 
