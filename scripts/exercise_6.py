@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-from mnist_ae import evaluation, likelihood, plotting, preprocessing
+from mnist_ae import embedding, evaluation, likelihood, plotting, preprocessing
 from mnist_ae.cli import exercise_parser, grid_size, positive_int, run_script
 from mnist_ae.training import Stopping, decode, encode, train_autoencoder, train_vae, vae_recipe
 
@@ -99,7 +99,7 @@ def body(run) -> None:
                          f"VAE {high.latent_dim}-D": view(vae_high.predict(batch, verbose=0))},
                         figures / "ex6_reconstructions.png")
     means_high = np.asarray(vae_high.encoder.predict(images, batch_size=2048, verbose=0)[0])
-    projected, explained = evaluation.pca_2d(means_high, seed=args.seed)
+    projected, explained, _ = embedding.pca(means_high, 2, seed=args.seed)
     plotting.latent_scatter(projected, labels, figures / "ex6_high_latent_pca.png",
                             plotting.padded_limits(evaluation.bounding_box(projected)),
                             title=f"{high.latent_dim}-D VAE means, first two principal components",

@@ -24,7 +24,7 @@ import numpy as np
 
 from mnist_ae import preprocessing, steps
 from mnist_ae.atomic import atomic_write
-from mnist_ae.cli import _output_dirs, exercise_parser, positive_int, prepare
+from mnist_ae.cli import output_dirs, exercise_parser, positive_int, prepare
 from mnist_ae.errors import guard
 from mnist_ae.explorer import browser, serve, site
 from mnist_ae.results import library_versions, machine, write_results
@@ -70,7 +70,7 @@ def measure(args) -> None:
     reason = browser.unavailable()
     if reason:
         raise RuntimeError(f"cannot measure the page: {reason}")
-    figures, results = _output_dirs(args)  # the scripts' rule: quick timings never land in the full results
+    figures, results = output_dirs(args)  # the scripts' rule: quick timings never land in the full results
     with serve.serving(args.site_dir) as url, browser.open_page(url) as page:
         load = browser.load_seconds(page)
         latency = browser.latencies(page, moves=args.moves, seed=args.seed)

@@ -1,7 +1,7 @@
 import sys, time, json
 import mnist_ae
-from mnist_ae import runner
-runner.start_tensorflow(1)
+from mnist_ae import process
+process.start_tensorflow(1)
 import keras, numpy as np
 from mnist_ae import code_models
 d = json.load(open('report/results/code_size.json'))

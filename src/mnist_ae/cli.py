@@ -146,7 +146,7 @@ class Run:
         return write_results(self.results / f"{name}.json", metrics, prov)
 
 
-def _output_dirs(args) -> tuple[Path, Path]:
+def output_dirs(args) -> tuple[Path, Path]:
     default_figures, default_results = paths.output_dirs(args.quick)
     figures, results = args.figures_dir or default_figures, args.results_dir or default_results
     if args.quick:
@@ -165,7 +165,7 @@ def prepare(args) -> Run:
     started = time.perf_counter()
     if args.epochs is None:
         args.epochs = 1 if args.quick else args.full_epochs
-    figures, results = _output_dirs(args)
+    figures, results = output_dirs(args)
     for d in (figures, results, args.cache_dir):
         ensure_writable_dir(d)
     (x_train, y_train), (x_test, y_test) = data.load_mnist(args.data)

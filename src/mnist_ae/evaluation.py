@@ -306,10 +306,3 @@ def vae_test_terms(vae, x, batch_size: int = 500, seed: int = 0) -> dict[str, fl
     r, k = float(reconstruction.mean()), float(kl.mean())
     return {"reconstruction": r, "kl": k, "loss": r + vae.beta * k}
 
-
-def pca_2d(codes, seed: int = 0) -> tuple[np.ndarray, list[float]]:
-    """Project codes onto their first two principal components; also the explained variance ratios."""
-    from sklearn.decomposition import PCA
-
-    pca = PCA(n_components=2, random_state=seed).fit(codes)
-    return pca.transform(codes), pca.explained_variance_ratio_.tolist()

@@ -104,7 +104,7 @@ def embedding_panels(panels: Sequence[Sequence[Panel]], labels, path, point_size
                 continue
             panel = row[c]
             points = np.asarray(panel.points)[:, :2]
-            plotting._scatter(ax, points, labels, size=point_size)
+            plotting.scatter_digits(ax, points, labels, size=point_size)
             _label_digits(ax, points, labels)
             ax.set_title(panel.title)
             ax.set_xlabel(panel.axis_labels[0]), ax.set_ylabel(panel.axis_labels[1])
@@ -167,14 +167,14 @@ def pca_generation(rows: Sequence[GenerationRow], path, point_size: float = 2.0)
                              gridspec_kw={"width_ratios": [1, 1]})
     for (scatter_ax, mosaic_ax), row in zip(axes, rows):
         points, labels = np.asarray(row.points)[:, :2], np.asarray(row.labels)
-        plotting._scatter(scatter_ax, points, labels, size=point_size)
+        plotting.scatter_digits(scatter_ax, points, labels, size=point_size)
         xmin, xmax, ymin, ymax = row.extent
         scatter_ax.add_patch(Rectangle((xmin, ymin), xmax - xmin, ymax - ymin, fill=False, ec="k", lw=1.2, ls="--",
                                        label="decoded region"))
         _label_digits(scatter_ax, points, labels)
         scatter_ax.legend(handles=[scatter_ax.patches[-1]], loc="upper left", framealpha=0.8)
         scatter_ax.set_title(f"{row.name}: {len(points):,} test codes".replace(",", " "))
-        plotting._mosaic(mosaic_ax, row.mosaic, row.extent, row.extent,
+        plotting.draw_mosaic(mosaic_ax, row.mosaic, row.extent, row.extent,
                          title=f"{row.name}: the dashed box decoded",
                          xlabel=row.axis_labels[0], ylabel=row.axis_labels[1])
         scatter_ax.set_xlabel(row.axis_labels[0]), scatter_ax.set_ylabel(row.axis_labels[1])

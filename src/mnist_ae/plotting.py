@@ -107,7 +107,8 @@ def iteration_loss(losses, steps, steps_per_epoch: int, path, ylabel: str = "tra
     return save(fig, path, vector=True)
 
 
-def _scatter(ax, codes, labels, size=1.0):
+def scatter_digits(ax, codes, labels, size=1.0):
+    """Draw (N, 2) `codes` on `ax`, one colour per digit of `labels` (shared by every latent figure)."""
     for digit in range(10):
         sel = labels == digit
         ax.scatter(codes[sel, 0], codes[sel, 1], s=size, color=DIGIT_COLOURS(digit), label=str(digit),
@@ -119,7 +120,7 @@ def latent_scatter(codes, labels, path, limits, title: str = "", xlabel="code 1"
     """Scatter of 2-D codes coloured by digit; `limits = (xmin, xmax, ymin, ymax)` fixes the axes.
     `width`: inches with the legend beside the axes."""
     fig, ax = plt.subplots(figsize=(width - 0.75, width - 0.65))
-    _scatter(ax, codes, np.asarray(labels))
+    scatter_digits(ax, codes, np.asarray(labels))
     ax.set_xlim(limits[:2]), ax.set_ylim(limits[2:])
     ax.set_xlabel(xlabel), ax.set_ylabel(ylabel), ax.set_title(title)
     _digit_legend(ax)
@@ -131,7 +132,8 @@ def _digit_legend(ax):
               borderpad=0.3, labelspacing=0.3)
 
 
-def _mosaic(ax, image, extent, limits, title="", xlabel="code 1", ylabel="code 2"):
+def draw_mosaic(ax, image, extent, limits, title="", xlabel="code 1", ylabel="code 2"):
+    """Draw a decoded grid `image` on `ax` at its codes (`extent`), on axes `limits`."""
     ax.imshow(image, cmap="gray", extent=extent, origin="upper", aspect="auto", vmin=0, vmax=1)
     ax.set_xlim(limits[:2]), ax.set_ylim(limits[2:])
     ax.set_xlabel(xlabel), ax.set_ylabel(ylabel), ax.set_title(title)
@@ -146,9 +148,9 @@ def latent_mosaic(image, extent, path, limits, title: str = "", overlay=None, xl
     """
     side = HALF_WIDTH - 0.65
     fig, ax = plt.subplots(figsize=(side - 0.1, side) if overlay is not None else (side + 0.2, side + 0.2))
-    _mosaic(ax, image, extent, limits, title, xlabel, ylabel)
+    draw_mosaic(ax, image, extent, limits, title, xlabel, ylabel)
     if overlay is not None:
-        _scatter(ax, overlay[0], np.asarray(overlay[1]), size=0.4)
+        scatter_digits(ax, overlay[0], np.asarray(overlay[1]), size=0.4)
         _digit_legend(ax)
     return save(fig, path)
 
@@ -191,7 +193,7 @@ def mosaics_side_by_side(panels, path) -> list[Path]:
     side = (FULL_WIDTH - 0.4) / len(panels) - 0.45
     fig, axes = plt.subplots(1, len(panels), figsize=((side + 0.45) * len(panels), side + 0.3), squeeze=False)
     for ax, panel in zip(axes[0], panels):
-        _mosaic(ax, *panel)
+        draw_mosaic(ax, *panel)
     return save(fig, path)
 
 

@@ -29,7 +29,6 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import gc
 import hashlib
@@ -40,13 +39,12 @@ import queue
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
 from pathlib import Path
 
-from mnist_ae import data, paths, steps
+from mnist_ae import data, paths, process, steps
 from mnist_ae.atomic import atomic_write
 from mnist_ae.errors import EXIT_ERROR, EXIT_INTERRUPTED
 
@@ -213,47 +211,6 @@ def load_script(path: Path):
     return module
 
 
-@contextlib.contextmanager
-def captured_stderr():
-    """Send file descriptor 2 to a temporary file (C++ libraries write there, not to sys.stderr)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield sink
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def start_tensorflow(threads: int | None = None) -> None:
-    """Import TensorFlow once with its C++ start-up lines hidden; show them only if it fails.
-
-    `threads` caps the threads of one operation and of operations run at once (None: all cores).
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with captured_stderr() as sink:
-        try:
-            import tensorflow as tf
-
-            if threads:  # before the first operation, or TensorFlow refuses
-                tf.config.threading.set_intra_op_parallelism_threads(threads)
-                tf.config.threading.set_inter_op_parallelism_threads(threads)
-
-            # Python-side advice (e.g. "triggered tf.function retracing" when figures predict on
-            # batches of other sizes) is noise for a person following the steps.
-            tf.get_logger().setLevel("ERROR")
-            tf.config.list_physical_devices()
-            tf.constant(0.0) + 1.0  # the first op prints the device lines
-            import keras  # noqa: F401
-        except Exception:
-            sink.seek(0)
-            sys.stderr.write(sink.read().decode(errors="replace"))
-            raise
-
-
 def run_step(name: str, script: Path, argv: list[str], log: Path) -> int:
     """Call `main(argv)` of step `name`'s `script`; an unexpected exception becomes one line
     (traceback in `log`)."""
@@ -398,7 +355,7 @@ class InOrder:
                     continue
                 print(f"{self.tag(step)} {step.name} — {step.title}", flush=True)
                 if self.pipe.uses_tensorflow(step) and not self.tensorflow_started:
-                    start_tensorflow()
+                    process.start_tensorflow()
                     self.tensorflow_started = True
                 began = time.perf_counter()
                 code = run_step(step.name, step.script_path, self.pipe.argv(step), self.pipe.error_log(step))

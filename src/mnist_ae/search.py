@@ -403,10 +403,10 @@ def run_trials(storage, spec: SearchSpec, data: SearchData, worker: int = 0) -> 
 
 def _worker(storage_url, cache_dir, spec, x_train, x_val, threads, index) -> None:
     """A worker process: TensorFlow on `threads` cores, trials until the quotas are full."""
-    from mnist_ae import runner, worker
+    from mnist_ae import process
 
-    worker.end_with_parent()  # a killed run leaves no worker training on
-    runner.start_tensorflow(threads)
+    process.end_with_parent()  # a killed run leaves no worker training on
+    process.start_tensorflow(threads)
     run_trials(open_storage(storage_url, Path(cache_dir)), spec, SearchData(x_train, x_val), index)
 
 

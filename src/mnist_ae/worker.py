@@ -9,30 +9,16 @@ each get more done than two in turn on both (benchmark: ~1.2-1.6x on a 2-core ma
 
 from __future__ import annotations
 
-import ctypes
-import signal
 import sys
 from pathlib import Path
 
-from mnist_ae import runner
-
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def end_with_parent() -> None:
-    """Ask Linux to stop this process if the runner dies (so no orphan keeps training)."""
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        except (OSError, AttributeError):
-            pass
-
+from mnist_ae import process, runner
 
 def main(argv=None) -> int:
     name, script, threads, log, *args = sys.argv[1:] if argv is None else argv
-    end_with_parent()
+    process.end_with_parent()
     if int(threads):
-        runner.start_tensorflow(int(threads))
+        process.start_tensorflow(int(threads))
     return runner.run_step(name, Path(script), args, Path(log))
 
 
