@@ -62,11 +62,10 @@ def body(run) -> None:
     means, log_sigmas, _ = (np.asarray(t) for t in vae2.encoder.predict(images, batch_size=2048, verbose=0))
     box = evaluation.bounding_box(means)
     limits = plotting.padded_limits(box)  # (a)'s axes, shared by (c)
-    decode_vae = lambda z: vae2.decode(z)  # noqa: E731
-    decoded, mosaic, extent = evaluation.decoded_grid(decode_vae, box, n)
+    decoded, mosaic, extent = evaluation.decoded_grid(vae2.decode, box, n)
     half = float(norm.ppf(0.5 + PRIOR_MASS / 2))
     prior_box = (-half, half, -half, half)
-    prior_decoded, prior_mosaic, prior_extent = evaluation.decoded_grid(decode_vae, prior_box, n)
+    prior_decoded, prior_mosaic, prior_extent = evaluation.decoded_grid(vae2.decode, prior_box, n)
     inside_prior = float(np.mean((np.abs(means) <= half).all(axis=1)))
     labels_z = {"xlabel": "z mean 1", "ylabel": "z mean 2"}
     figures = run.figures

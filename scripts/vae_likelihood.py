@@ -95,7 +95,8 @@ def body(run) -> None:
 
 def main(argv=None) -> int:
     recipes = "; ".join(f"{d}-D latent: {c.epochs} epochs, batch {c.batch_size}, rate {c.learning_rate:g}, "
-                        f"{c.filters} filters / {c.hidden} units" for d, c in ((d, vae_recipe(d, likelihood="bernoulli")) for d in (2, 16)))
+                        f"{c.filters} filters / {c.hidden} units"
+                        for d, c in ((d, vae_recipe(d, likelihood="bernoulli")) for d in (2, 16)))
     parser = exercise_parser(__doc__, vae_recipe(16), recipes=recipes)
     parser.add_argument("--budget", choices=["default", "long"], default="default",
                         help=f"training budget; long = {LONG_EPOCHS}x each recipe's epochs, "
