@@ -5,7 +5,7 @@
 # `bash run.sh setup` does the set-up alone; `bash run.sh run STEP... [--quick]` runs some steps.
 # `bash run.sh explore [--quick] [--port N] [--force] [--measure]` builds the latent-space explorer if
 # needed and serves it on 127.0.0.1 (with --measure: times it in Chromium instead).
-# The steps and their order live in src/mnist_ae/steps.py; the runner (python -m mnist_ae run)
+# The steps and their order live in src/mnist_ae/pipeline/registry.py; the runner (python -m mnist_ae run)
 # reuses every step that is up to date, so a second `bash run.sh all` only checks.
 set -euo pipefail
 cd "$(dirname "$0")"

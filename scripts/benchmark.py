@@ -5,12 +5,14 @@ size is trained (1) through the project's path (`training.compile_for_training` 
 with its callbacks) and (2) by a plain `model.compile(Adam) ; model.fit(x, y)` on numpy arrays.
 After a warm-up call of each (tracing, compiling), the two are timed interleaved on the same
 fixed-size chunk of training images, `--repeats` times, and the median gives images/s. Also
-the FLOPs of one training image (counted from the layer shapes, `mnist_ae.flops`) and the
+the FLOPs of one training image (counted from the layer shapes, `mnist_ae.analysis.flops`) and the
 machine's measured peak (the best of several 2048 x 2048 float32 matmuls in the same run).
 Writes `benchmark.json`; speed claims live there, never in timed tests.
 """
 
 from __future__ import annotations
+
+import mnist_ae.pipeline.quiet_start  # noqa: F401  (first: TensorFlow starts quietly, with the package's defaults)
 
 import mnist_ae  # before Keras: it sets TensorFlow's defaults (see mnist_ae/__init__.py)
 
@@ -22,15 +24,17 @@ import time
 import keras
 from keras import ops
 
-from mnist_ae import flops, models, training
-from mnist_ae.cli import exercise_parser, positive_int, run_script
+from mnist_ae import training
+from mnist_ae.analysis import flops
+from mnist_ae.models import constrained, vae
+from mnist_ae.pipeline.harness import QUICK, exercise_parser, positive_int, run_script
 from mnist_ae.training import AEConfig
 
 MATMUL_SIZE = 2048
 # Timed chunk per contender and repeat: whole calls of the compiled train function (ae: 4 calls of
 # 25 batches of 32; vae: 2 calls of 25 batches of 128). Half of the 6400 / 12800 the step timed
 # before, when it took 82 s of the full run with every core to itself.
-FULL_CHUNKS, QUICK_CHUNKS = {"ae": 3200, "vae": 6400}, {"ae": 800, "vae": 1536}
+FULL_CHUNKS = {"ae": 3200, "vae": 6400}  # quick: harness.QUICK.benchmark_images
 
 
 def peak_flops_per_s(n: int = MATMUL_SIZE, repeats: int = 5) -> float:
@@ -75,27 +79,27 @@ def body(run) -> None:
     args = run.args
     if args.jit_compile != "default":
         training.JIT_COMPILE = args.jit_compile == "on"
-    chunks = QUICK_CHUNKS if args.quick else FULL_CHUNKS
+    chunks = dict(zip(("ae", "vae"), QUICK.benchmark_images)) if args.quick else FULL_CHUNKS
     ae_config, vae_config = AEConfig(seed=args.seed), training.vae_recipe(2, seed=args.seed)
     x_ae, x_vae = run.x_train[: chunks["ae"]], run.x_train[: chunks["vae"]]
 
-    ae = interleaved_images_per_s(project_and_baseline(models.build_autoencoder, ae_config, x_ae, x_ae, loss="mse"),
+    ae = interleaved_images_per_s(project_and_baseline(constrained.build_autoencoder, ae_config, x_ae, x_ae, loss="mse"),
                                   len(x_ae), args.repeats)
     print(f"benchmark: autoencoder {ae['project']:.0f} images/s (plain fit {ae['baseline']:.0f})")
-    vae = interleaved_images_per_s(project_and_baseline(lambda: training.build_vae(vae_config), vae_config, x_vae, None),
+    vae_speed = interleaved_images_per_s(project_and_baseline(lambda: vae.build(vae_config), vae_config, x_vae, None),
                                    len(x_vae), args.repeats)
-    print(f"benchmark: 2-D VAE {vae['project']:.0f} images/s (plain fit {vae['baseline']:.0f})")
+    print(f"benchmark: 2-D VAE {vae_speed['project']:.0f} images/s (plain fit {vae_speed['baseline']:.0f})")
     peak = peak_flops_per_s()
-    ae_flops = flops.training_flops(models.build_autoencoder())
-    vae_flops = flops.training_flops(training.build_vae(vae_config))
+    ae_flops = flops.training_flops(constrained.build_autoencoder())
+    vae_flops = flops.training_flops(vae.build(vae_config))
     metrics = {
         "ae_images_per_s": ae["project"], "baseline_images_per_s": ae["baseline"],
-        "vae_images_per_s": vae["project"], "vae_baseline_images_per_s": vae["baseline"],
+        "vae_images_per_s": vae_speed["project"], "vae_baseline_images_per_s": vae_speed["baseline"],
         "ae_speedup_over_baseline": ae["project"] / ae["baseline"],
-        "vae_speedup_over_baseline": vae["project"] / vae["baseline"],
+        "vae_speedup_over_baseline": vae_speed["project"] / vae_speed["baseline"],
         "flops_per_image": ae_flops, "vae_flops_per_image": vae_flops,
         "peak_flops_per_s": peak,
-        "ae_share_of_peak": ae["project"] * ae_flops / peak, "vae_share_of_peak": vae["project"] * vae_flops / peak,
+        "ae_share_of_peak": ae["project"] * ae_flops / peak, "vae_share_of_peak": vae_speed["project"] * vae_flops / peak,
         "nproc": os.cpu_count(),
         "settings": {"ae_batch_size": ae_config.batch_size, "vae_batch_size": vae_config.batch_size,
                      "ae_images_per_timing": len(x_ae), "vae_images_per_timing": len(x_vae),

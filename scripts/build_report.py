@@ -13,7 +13,8 @@ from pathlib import Path
 
 import typst
 
-from mnist_ae import paths, steps
+from mnist_ae import paths
+from mnist_ae.pipeline import registry
 from mnist_ae.atomic import atomic_write
 from mnist_ae.errors import guard
 
@@ -26,9 +27,9 @@ EXPLORER_SCREENSHOT = "explorer.png"  # shown with its timings, when both exist
 def check_inputs(figures: Path, results: Path, quick: bool) -> None:
     """Raise FileNotFoundError/ValueError naming the step to run for any missing input.
 
-    The inputs are the outputs of every registered step the report reads (`steps.report_steps`).
+    The inputs are the outputs of every registered step the report reads (`registry.report_steps`).
     """
-    for step in steps.report_steps():
+    for step in registry.report_steps():
         command = f"python -m mnist_ae run {step.name}" + (" --quick" if quick else "")
         missing = [p for p in step.outputs(figures, results) if not p.is_file()]
         if missing:
@@ -47,8 +48,8 @@ def build(figures: Path, results: Path, output: Path, quick: bool) -> Path:
     root = Path(os.path.commonpath([paths.ROOT, figures, results]))
     inputs = {"figures": "/" + str(figures.relative_to(root)), "results": "/" + str(results.relative_to(root)),
               "code": "" if root == paths.ROOT else "/" + str(paths.ROOT.relative_to(root)),
-              "quick": str(quick).lower(), "steps": ",".join(s.name for s in steps.report_steps())}
-    optional = {**OPTIONAL, **{s.name: f"{s.name}.json" for s in steps.STEPS if s.on_demand and s.in_report}}
+              "quick": str(quick).lower(), "steps": ",".join(s.name for s in registry.report_steps())}
+    optional = {**OPTIONAL, **{s.name: f"{s.name}.json" for s in registry.STEPS if s.on_demand and s.in_report}}
     for name, relative in optional.items():  # shown when present (longer runs, the runner's timings)
         if (results / relative).is_file():
             inputs[name] = "/" + str((results / relative).relative_to(root))

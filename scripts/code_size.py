@@ -3,7 +3,7 @@
 MNIST's 60 000 training images are split once (fixed seed) into 50 000 for training and 10 000
 for validation; the validation set picks the models and the test set is used once per finalist.
 Per code size 1, 2, 4, 8, 16, 32 an Optuna study samples conv+dense autoencoders
-(`mnist_ae.code_models`, `mnist_ae.search`); trials train on a subset with early stopping and
+(`mnist_ae.models.code_models`, `mnist_ae.studies.search`); trials train on a subset with early stopping and
 pruning. In the default budget every trial is one annealed epoch on the whole training split, so
 the per-size figure compares models trained to one common budget (best and spread of three per
 size). The best trial of sizes 8 and 32 (`--finalists`) is retrained on the whole training split
@@ -16,7 +16,7 @@ whole space: hours on a CPU).
 
 from __future__ import annotations
 
-import mnist_ae  # noqa: F401  (before Keras: it sets TensorFlow's defaults, see mnist_ae/__init__.py)
+import mnist_ae.pipeline.quiet_start  # noqa: F401  (first: TensorFlow starts quietly, with the package's defaults)
 
 import dataclasses
 
@@ -24,8 +24,12 @@ import keras
 import numpy as np
 from optuna.trial import TrialState
 
-from mnist_ae import code_models, evaluation, plotting, preprocessing, search, training
-from mnist_ae.cli import exercise_parser, positive_int, run_script
+from mnist_ae import preprocessing, training
+from mnist_ae.analysis import evaluation
+from mnist_ae.models import code_models
+from mnist_ae.plots import charts
+from mnist_ae.studies import search
+from mnist_ae.pipeline.harness import QUICK, exercise_parser, positive_int, run_script
 
 # The reference report (PyTorch, random search) and Hinton & Salakhutdinov (Science 2006): test
 # MSE per pixel; targets for this study from its issue.
@@ -77,7 +81,7 @@ def finalist(run, study, size: int, x_train, x_val, x_test, budget: search.Budge
 
 def body(run) -> None:
     args = run.args
-    budget_name = "quick" if args.quick else args.budget
+    budget_name = QUICK.code_size_budget if args.quick else args.budget
     budget = search.BUDGETS[budget_name]
     if args.trials_per_size:
         budget = dataclasses.replace(budget, trials_per_size=args.trials_per_size)
@@ -105,19 +109,19 @@ def body(run) -> None:
     figures = run.figures
     common = (f"{budget.search_epochs} epoch(s) on {len(search_data.x_train)} images" if budget.search_epochs
               else "each trial's own epochs")
-    plotting.per_code_size_spread(per_size, figures / "code_size_per_size.png",
+    charts.per_code_size_spread(per_size, figures / "code_size_per_size.png",
                                   ylabel=f"validation MSE after {common}",
                                   finalists={int(s): f["test_mse"] for s, f in finals.items()},
                                   references={"reference AE8": (8, REFERENCES["reference_ae8"]),
                                               "reference AE32": (32, REFERENCES["reference_ae32"])})
-    plotting.search_history({size: [(t.number, t.value) for t in trials] for size, trials in finished.items()},
+    charts.search_history({size: [(t.number, t.value) for t in trials] for size, trials in finished.items()},
                             figures / "code_size_history.png")
-    plotting.curves({f"AE{s} {part}": f["history"][key] for s, f in finals.items()
+    charts.curves({f"AE{s} {part}": f["history"][key] for s, f in finals.items()
                      for part, key in (("train", "loss"), ("validation", "val_loss"))},
                     figures / "code_size_finalist_curves.png", ylabel="MSE")
     view = lambda x: np.asarray(x)[..., 0]  # noqa: E731
-    plotting.image_rows({"input": view(x_test[:10]), **{f"AE{s}": view(f.pop("reconstructions")) for s, f in finals.items()}},
-                        figures / "code_size_reconstructions.png", width=plotting.HALF_WIDTH)
+    charts.image_rows({"input": view(x_test[:10]), **{f"AE{s}": view(f.pop("reconstructions")) for s, f in finals.items()}},
+                        figures / "code_size_reconstructions.png", width=charts.HALF_WIDTH)
     metrics = {
         "test_mse": {s: f["test_mse"] for s, f in finals.items()},
         "per_size": {str(s): v for s, v in per_size.items()},

@@ -5,7 +5,7 @@ weights) trained on the studies' 50 000-image training split with a corruption l
 acts only in training: a fresh corruption every batch, the clean image as the target. It stops on
 its validation curve: the 10 000 validation images corrupted once (fixed seed), early stopping with
 the best epoch's weights restored. The test set is corrupted once from another fixed seed
-(`mnist_ae.corruption.corrupt_once`), so every model sees the same corrupted images. Test MSE per pixel (28x28, pixels in [0, 1]) against the clean images,
+(`mnist_ae.models.corruption.corrupt_once`), so every model sees the same corrupted images. Test MSE per pixel (28x28, pixels in [0, 1]) against the clean images,
 beside two baselines: the corrupted input itself and the plain AE32 (not trained to denoise)
 applied to it. Also: test MSE against the noise level (sigma 0.1 ... 0.5) for the Gaussian
 denoiser and the plain AE32, the first test images restored, and the worst ones (highest MSE).
@@ -13,17 +13,20 @@ denoiser and the plain AE32, the first test images restored, and the worst ones 
 
 from __future__ import annotations
 
-import mnist_ae  # noqa: F401  (before Keras: it sets TensorFlow's defaults, see mnist_ae/__init__.py)
+import mnist_ae.pipeline.quiet_start  # noqa: F401  (first: TensorFlow starts quietly, with the package's defaults)
 
 import dataclasses
 
 import keras
 import numpy as np
 
-from mnist_ae import code_models, corruption, evaluation, plotting, preprocessing, training
+from mnist_ae import preprocessing, training
+from mnist_ae.analysis import evaluation
+from mnist_ae.models import code_models, corruption
+from mnist_ae.plots import charts
 from mnist_ae.cache import settings_key
-from mnist_ae.cli import exercise_parser, positive_float, positive_int, run_script
-from mnist_ae.results import read_step_results
+from mnist_ae.pipeline.harness import exercise_parser, positive_float, positive_int, run_script
+from mnist_ae.pipeline.results import read_step_results
 
 CODE_SIZE = 32
 TEST_CORRUPTION_SEED = 2024  # the one corrupted test set every model is scored on
@@ -109,8 +112,8 @@ def body(run) -> None:
         rows[damaged], rows[repaired] = corrupted[:SHOWN, ..., 0], restored[:SHOWN, ..., 0]
         worst = np.argsort(per_image)[::-1][:WORST]
         results[kind]["worst"] = [{"index": int(i), "label": int(run.y_test[i]), "mse": float(per_image[i])} for i in worst]
-        plotting.image_rows({damaged: corrupted[worst, ..., 0], repaired: restored[worst, ..., 0], "clean": clean[worst, ..., 0]},
-                            run.figures / f"denoising_worst_{kind}.png", width=plotting.HALF_WIDTH)
+        charts.image_rows({damaged: corrupted[worst, ..., 0], repaired: restored[worst, ..., 0], "clean": clean[worst, ..., 0]},
+                            run.figures / f"denoising_worst_{kind}.png", width=charts.HALF_WIDTH)
         print(f"denoising, {kind}: test MSE {results[kind]['test_mse']:.5f} (target <= {TARGETS[kind]}, reference "
               f"{REFERENCES[kind]}); corrupted input {results[kind]['baselines']['corrupted_input']:.5f}, plain AE32 "
               f"{results[kind]['baselines']['plain_ae32']:.5f}; {stopping['stopped']}", flush=True)
@@ -122,11 +125,11 @@ def body(run) -> None:
         curve["plain_ae32"].append(evaluation.mse(restore(plain, noisy), clean))
         curve["corrupted_input"].append(evaluation.mse(noisy, clean))
 
-    plotting.image_rows(rows, run.figures / "denoising_examples.png")
-    plotting.curves({f"{kind} denoiser, validation": results[kind]["val_loss"] for kind in corruption.CORRUPTIONS}
+    charts.image_rows(rows, run.figures / "denoising_examples.png")
+    charts.curves({f"{kind} denoiser, validation": results[kind]["val_loss"] for kind in corruption.CORRUPTIONS}
                     | {f"{kind} denoiser, training": results[kind]["loss"] for kind in corruption.CORRUPTIONS},
                     run.figures / "denoising_curves.png", ylabel="MSE per pixel")
-    plotting.curves({f"denoiser (trained at {args.sigma:g})": curve["gaussian_denoiser"],
+    charts.curves({f"denoiser (trained at {args.sigma:g})": curve["gaussian_denoiser"],
                      "plain AE32": curve["plain_ae32"], "noisy input": curve["corrupted_input"]},
                     run.figures / "denoising_noise_curve.png", ylabel="test MSE per pixel", xlabel="noise sigma",
                     x=list(SIGMAS))

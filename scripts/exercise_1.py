@@ -7,10 +7,14 @@ cached (keyed by the settings) for exercises 2, 3 and 5.
 
 from __future__ import annotations
 
+import mnist_ae.pipeline.quiet_start  # noqa: F401  (first: TensorFlow starts quietly, with the package's defaults)
+
 import math
 
-from mnist_ae import evaluation, plotting, preprocessing
-from mnist_ae.cli import exercise_parser, run_script
+from mnist_ae import preprocessing
+from mnist_ae.analysis import evaluation
+from mnist_ae.plots import charts
+from mnist_ae.pipeline.harness import exercise_parser, run_script
 from mnist_ae.training import AEConfig, recipe, train_autoencoder
 
 
@@ -19,14 +23,14 @@ def body(run) -> None:
     trained = train_autoencoder(run.x_train, run.x_test, config, run.cache)
     batch = run.x_test[: config.batch_size]
     predicted = trained.model.predict(batch, verbose=0)
-    plotting.image_rows(
+    charts.image_rows(
         {"input": preprocessing.to_mnist_view(batch[:10]), "output": preprocessing.to_mnist_view(predicted[:10])},
         run.figures / "ex1_reconstructions.png",
     )
     history = trained.history
-    plotting.loss_curves(history, run.figures / "ex1_loss_epochs.png", ylabel="MSE")
+    charts.loss_curves(history, run.figures / "ex1_loss_epochs.png", ylabel="MSE")
     steps = math.ceil(len(run.x_train) / config.batch_size)
-    plotting.iteration_loss(history["iteration_loss"], history["iteration_step"], steps,
+    charts.iteration_loss(history["iteration_loss"], history["iteration_step"], steps,
                             run.figures / "ex1_loss_iterations.png")
     test = evaluation.reconstruction_mse(trained.model, run.x_test)
     train = evaluation.reconstruction_mse(trained.model, run.x_train)

@@ -7,9 +7,12 @@ exercise 1 model (trained first if absent, with the same flags).
 
 from __future__ import annotations
 
+import mnist_ae.pipeline.quiet_start  # noqa: F401  (first: TensorFlow starts quietly, with the package's defaults)
 
-from mnist_ae import evaluation, plotting
-from mnist_ae.cli import exercise_parser, run_script
+
+from mnist_ae.analysis import evaluation
+from mnist_ae.plots import charts
+from mnist_ae.pipeline.harness import exercise_parser, run_script
 from mnist_ae.training import AEConfig, encode, train_autoencoder
 
 
@@ -18,8 +21,8 @@ def body(run) -> None:
     images, labels = run.all_images()
     codes = encode(trained.encoder, images)
     summary = evaluation.cluster_summary(codes, labels, seed=run.args.seed)
-    plotting.latent_scatter(codes, labels, run.figures / "ex2_latent_scatter.png",
-                            plotting.padded_limits(summary["box"]),
+    charts.latent_scatter(codes, labels, run.figures / "ex2_latent_scatter.png",
+                            charts.padded_limits(summary["box"]),
                             title=f"Autoencoder codes of {len(codes)} images")
     metrics = {"n_codes": len(codes), **summary, "model_from_cache": trained.cached}
     run.save_results("exercise_2", metrics)

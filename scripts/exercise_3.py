@@ -7,10 +7,13 @@ assignment's count), the overall accuracy and the chance level. Uses the cached 
 
 from __future__ import annotations
 
+import mnist_ae.pipeline.quiet_start  # noqa: F401  (first: TensorFlow starts quietly, with the package's defaults)
+
 import numpy as np
 
-from mnist_ae import evaluation, plotting
-from mnist_ae.cli import exercise_parser, run_script
+from mnist_ae.analysis import evaluation
+from mnist_ae.plots import charts
+from mnist_ae.pipeline.harness import exercise_parser, run_script
 from mnist_ae.training import AEConfig, encode, train_autoencoder
 
 ASSIGNMENT_TEST_IMAGES = 1000
@@ -27,7 +30,7 @@ def body(run) -> None:
     # A guess that ignores the image is right for 1/K of each digit's images on average.
     uniform = 1 / np.count_nonzero(counts)
     majority = float(counts.max() / len(run.y_train))  # always answering the most frequent digit
-    plotting.per_digit_bars({f"all {len(run.y_test)} test images": full, f"first {first}": subset},
+    charts.per_digit_bars({f"all {len(run.y_test)} test images": full, f"first {first}": subset},
                             run.figures / "ex3_knn_accuracy.png", chance=uniform)
     as_dict = lambda acc: {str(d): float(a) for d, a in enumerate(acc)}  # noqa: E731
     metrics = {

@@ -9,11 +9,13 @@ and the confusion matrix.
 
 from __future__ import annotations
 
+import mnist_ae.pipeline.quiet_start  # noqa: F401  (first: TensorFlow starts quietly, with the package's defaults)
+
 import numpy as np
 from sklearn.metrics import confusion_matrix
 
-from mnist_ae import plotting
-from mnist_ae.cli import exercise_parser, run_script
+from mnist_ae.plots import charts
+from mnist_ae.pipeline.harness import exercise_parser, run_script
 from mnist_ae.training import ClassifierConfig, train_classifier
 
 
@@ -27,9 +29,9 @@ def body(run) -> None:
     test_loss = float(-np.mean(np.log(np.clip(probabilities[np.arange(len(predicted)), run.y_test], 1e-7, 1))))
     test_accuracy = float(np.mean(predicted == run.y_test))
     matrix = confusion_matrix(run.y_test, predicted, labels=range(10))
-    plotting.loss_curves(history, run.figures / "ex4_loss.png", ylabel="cross-entropy", log=True)
-    plotting.loss_curves(history, run.figures / "ex4_accuracy.png", metric="accuracy", ylabel="accuracy")
-    plotting.confusion(matrix, run.figures / "ex4_confusion.png", title=f"test accuracy {100 * test_accuracy:.2f} %")
+    charts.loss_curves(history, run.figures / "ex4_loss.png", ylabel="cross-entropy", log=True)
+    charts.loss_curves(history, run.figures / "ex4_accuracy.png", metric="accuracy", ylabel="accuracy")
+    charts.confusion(matrix, run.figures / "ex4_confusion.png", title=f"test accuracy {100 * test_accuracy:.2f} %")
     metrics = {
         "test_accuracy": test_accuracy,
         "test_loss": test_loss,

@@ -9,8 +9,11 @@ codes of real images. Uses the cached exercise 1 and exercise 4 models.
 
 from __future__ import annotations
 
-from mnist_ae import evaluation, plotting
-from mnist_ae.cli import exercise_parser, grid_size, run_script
+import mnist_ae.pipeline.quiet_start  # noqa: F401  (first: TensorFlow starts quietly, with the package's defaults)
+
+from mnist_ae.analysis import evaluation
+from mnist_ae.plots import charts
+from mnist_ae.pipeline.harness import exercise_parser, grid_size, run_script
 from mnist_ae.training import AEConfig, decode, encode, train_autoencoder
 
 
@@ -21,10 +24,10 @@ def body(run) -> None:
     codes = encode(trained.encoder, images)
     box = evaluation.bounding_box(codes)
     decoded, image, extent = evaluation.decoded_grid(lambda z: decode(trained.decoder, z), box, n)
-    limits = plotting.padded_limits(box)
-    plotting.latent_mosaic(image, extent, run.figures / "ex5_latent_grid.png", limits=limits,
+    limits = charts.padded_limits(box)
+    charts.latent_mosaic(image, extent, run.figures / "ex5_latent_grid.png", limits=limits,
                            title=f"{n} x {n} decoded grid")
-    plotting.latent_mosaic(image, extent, run.figures / "ex5_grid_over_scatter.png", limits=limits,
+    charts.latent_mosaic(image, extent, run.figures / "ex5_grid_over_scatter.png", limits=limits,
                            overlay=(codes, labels), title="decoded grid under the codes")
     classifier = run.default_classifier()
     reading = evaluation.read_grid(classifier, decoded, evaluation.codes_per_tile(codes, box, n))

@@ -19,12 +19,16 @@ grids' tiles.
 
 from __future__ import annotations
 
+import mnist_ae.pipeline.quiet_start  # noqa: F401  (first: TensorFlow starts quietly, with the package's defaults)
+
 import numpy as np
 from scipy.stats import norm
 
-from mnist_ae import embedding, evaluation, likelihood, plotting, preprocessing
-from mnist_ae.cli import exercise_parser, grid_size, positive_int, run_script
-from mnist_ae.training import Stopping, decode, encode, train_autoencoder, train_vae, vae_recipe
+from mnist_ae import preprocessing
+from mnist_ae.analysis import embedding, evaluation, likelihood
+from mnist_ae.plots import charts
+from mnist_ae.pipeline.harness import exercise_parser, grid_size, positive_int, run_script
+from mnist_ae.training import decode, encode, fixed_budget_record, train_autoencoder, train_vae, vae_recipe
 
 # The extra grid spans the central 90 % of the prior along each axis.
 PRIOR_MASS = 0.90
@@ -61,7 +65,7 @@ def body(run) -> None:
     images, labels = run.all_images()
     means, log_sigmas, _ = (np.asarray(t) for t in vae2.encoder.predict(images, batch_size=2048, verbose=0))
     box = evaluation.bounding_box(means)
-    limits = plotting.padded_limits(box)  # (a)'s axes, shared by (c)
+    limits = charts.padded_limits(box)  # (a)'s axes, shared by (c)
     decoded, mosaic, extent = evaluation.decoded_grid(vae2.decode, box, n)
     half = float(norm.ppf(0.5 + PRIOR_MASS / 2))
     prior_box = (-half, half, -half, half)
@@ -69,14 +73,14 @@ def body(run) -> None:
     inside_prior = float(np.mean((np.abs(means) <= half).all(axis=1)))
     labels_z = {"xlabel": "z mean 1", "ylabel": "z mean 2"}
     figures = run.figures
-    plotting.latent_scatter(means, labels, figures / "ex6_latent_means.png", limits,
+    charts.latent_scatter(means, labels, figures / "ex6_latent_means.png", limits,
                             title=f"VAE encoder means of {len(means)} images", **labels_z)
-    plotting.latent_mosaic(mosaic, extent, figures / "ex6_latent_grid.png", limits,
+    charts.latent_mosaic(mosaic, extent, figures / "ex6_latent_grid.png", limits,
                            title=f"{n} x {n} grid between the corners of the means", **labels_z)
-    plotting.latent_mosaic(mosaic, extent, figures / "ex6_grid_over_means.png", limits, overlay=(means, labels),
+    charts.latent_mosaic(mosaic, extent, figures / "ex6_grid_over_means.png", limits, overlay=(means, labels),
                            title="decoded grid under the means", **labels_z)
-    plotting.latent_mosaic(prior_mosaic, prior_extent, figures / "ex6_prior_grid.png",
-                           plotting.padded_limits(prior_box, margin=0.01),
+    charts.latent_mosaic(prior_mosaic, prior_extent, figures / "ex6_prior_grid.png",
+                           charts.padded_limits(prior_box, margin=0.01),
                            title=f"grid over the central {PRIOR_MASS:.0%} of the prior", **labels_z)
     # What the grids' tiles show, measured with exercise 4's classifier, tile by tile with the codes
     # under each (samples from the priors are read by the generation-quality step).
@@ -87,26 +91,26 @@ def body(run) -> None:
     codes_ae = encode(ae.encoder, images)
     ae_box = evaluation.bounding_box(codes_ae)
     _, ae_mosaic, ae_extent = evaluation.decoded_grid(lambda z: decode(ae.decoder, z), ae_box, n)
-    plotting.mosaics_side_by_side(
-        [(ae_mosaic, ae_extent, plotting.padded_limits(ae_box), "autoencoder (exercise 5)", "code 1", "code 2"),
+    charts.mosaics_side_by_side(
+        [(ae_mosaic, ae_extent, charts.padded_limits(ae_box), "autoencoder (exercise 5)", "code 1", "code 2"),
          (mosaic, extent, limits, "variational autoencoder", "z mean 1", "z mean 2")],
         figures / "ex6_grids_ae_vs_vae.png")
     batch = run.x_test[:10]
     view = lambda x: preprocessing.to_mnist_view(np.asarray(x))  # noqa: E731
-    plotting.image_rows({"input": view(batch), "AE": view(ae.model.predict(batch, verbose=0)),
+    charts.image_rows({"input": view(batch), "AE": view(ae.model.predict(batch, verbose=0)),
                          "VAE 2-D": view(vae2.predict(batch, verbose=0)),
                          f"VAE {high.latent_dim}-D": view(vae_high.predict(batch, verbose=0))},
                         figures / "ex6_reconstructions.png")
     means_high = np.asarray(vae_high.encoder.predict(images, batch_size=2048, verbose=0)[0])
     projected, explained, _ = embedding.pca(means_high, 2, seed=args.seed)
-    plotting.latent_scatter(projected, labels, figures / "ex6_high_latent_pca.png",
-                            plotting.padded_limits(evaluation.bounding_box(projected)),
+    charts.latent_scatter(projected, labels, figures / "ex6_high_latent_pca.png",
+                            charts.padded_limits(evaluation.bounding_box(projected)),
                             title=f"{high.latent_dim}-D VAE means, first two principal components",
                             xlabel=f"PC 1 ({explained[0]:.0%} of variance)", ylabel=f"PC 2 ({explained[1]:.0%})")
     ae_spread = np.std(codes_ae, axis=0)
     metrics = {
         "latent_2": {**summarize_vae(trained2, run, run.x_test), "epochs": base.epochs,
-                     "stopping": Stopping(patience=base.epochs, cap=base.epochs).record(trained2.history["val_loss"])},
+                     "stopping": fixed_budget_record(trained2.history)},
         "high_latent": {**summarize_vae(trained_high, run, x_test_bin),
                         "latent_dim": high.latent_dim, "epochs": high.epochs, "pca_explained_variance": explained},
         "grid": {"size": n, "box": list(box), "extent": list(extent), "axes_limits": list(limits)},

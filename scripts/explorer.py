@@ -22,12 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_ae import preprocessing, steps
+from mnist_ae import preprocessing
+from mnist_ae.pipeline import registry
 from mnist_ae.atomic import atomic_write
-from mnist_ae.cli import output_dirs, exercise_parser, positive_int, prepare
+from mnist_ae.pipeline.harness import output_dirs, exercise_parser, positive_int, prepare
 from mnist_ae.errors import guard
 from mnist_ae.explorer import browser, serve, site
-from mnist_ae.results import library_versions, machine, write_results
+from mnist_ae.pipeline.results import library_versions, machine, write_results
 
 DEFAULT_PORT = 8765
 SCREENSHOT = "explorer.png"
@@ -106,8 +107,8 @@ def serve_site(args) -> None:
 def main(argv=None) -> int:
     parser = exercise_parser(__doc__, argparse.Namespace(seed=0), recipes=TRAINS_NOTHING)
     parser.add_argument("--site-dir", type=Path,
-                        help=f"where the site goes (default {steps.get('explorer').site_dir(False)}/, "
-                             f"quick: {steps.get('explorer').site_dir(True)}/)")
+                        help=f"where the site goes (default {registry.get('explorer').site_dir(False)}/, "
+                             f"quick: {registry.get('explorer').site_dir(True)}/)")
     parser.add_argument("--high-latent", type=positive_int, default=16,
                         help="latent size of the second VAE: the likelihood study's Bernoulli VAE of that size")
     mode = parser.add_mutually_exclusive_group()
@@ -117,7 +118,7 @@ def main(argv=None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="--serve: the port (0: any free one)")
     parser.add_argument("--moves", type=positive_int, default=15, help="--measure: pointer moves per panel")
     args = parser.parse_args(argv)
-    args.site_dir = args.site_dir or steps.get("explorer").site_dir(args.quick)
+    args.site_dir = args.site_dir or registry.get("explorer").site_dir(args.quick)
     if args.serve:
         return guard(parser.prog, lambda: serve_site(args))
     if args.measure:

@@ -2,7 +2,7 @@
 
 Same split as the code-size study (50 000 train / 10 000 validation / the 10 000 test images).
 Variants of "how much of the pretrained encoder stays frozen, what head goes on top"
-(`mnist_ae.finetune.variants`) are each trained until their validation accuracy stops improving
+(`mnist_ae.studies.finetune.variants`) are each trained until their validation accuracy stops improving
 (early stopping, best epoch's weights restored; the frozen codes get scikit-learn's linear probe,
 fitted to convergence). The best by validation accuracy is tested once on the test set as it is
 (confusion matrix). Then the question a reader of an autoencoder-pretraining study has: with 100,
@@ -14,7 +14,7 @@ a random initialisation, each trained to convergence? Frozen layers are run once
 
 from __future__ import annotations
 
-import mnist_ae  # noqa: F401  (before Keras: it sets TensorFlow's defaults, see mnist_ae/__init__.py)
+import mnist_ae.pipeline.quiet_start  # noqa: F401  (first: TensorFlow starts quietly, with the package's defaults)
 
 import argparse
 import dataclasses
@@ -25,9 +25,12 @@ import keras
 import numpy as np
 from sklearn.metrics import confusion_matrix
 
-from mnist_ae import code_models, finetune, plotting, preprocessing, training
-from mnist_ae.cli import exercise_parser, positive_int, run_script
-from mnist_ae.results import read_step_results
+from mnist_ae import preprocessing, training
+from mnist_ae.models import code_models
+from mnist_ae.plots import charts
+from mnist_ae.studies import finetune
+from mnist_ae.pipeline.harness import QUICK, exercise_parser, positive_int, run_script
+from mnist_ae.pipeline.results import read_step_results
 
 CODE_SIZE = 32  # whose encoder is fine-tuned (the code-size study's finalist)
 LABELS = (100, 1000, 10000)  # plus "all" (the whole training split)
@@ -142,7 +145,7 @@ def body(run) -> None:
     x_train, y_train, x_val, y_val = images[train_idx], run.y_train[train_idx], images[val_idx], run.y_train[val_idx]
     x_test = preprocessing.to_unpadded_input(run.x_test)
     data = (x_train, y_train, x_val, y_val, x_test)
-    conv_epochs = 1 if args.quick else args.conv_epochs
+    conv_epochs = QUICK.finetune_conv_epochs if args.quick else args.conv_epochs
     config = training.ClassifierConfig(epochs=args.epochs, batch_size=args.batch_size,
                                        learning_rate=args.learning_rate, seed=args.seed, shift=0)
     variants = finetune.variants(pretrained())
@@ -163,10 +166,10 @@ def body(run) -> None:
     efficiency = label_efficiency(run, args, recipe, pretrained, params, data, config, conv_epochs,
                                   reuse={"pretrained": (results[recipe_name], models[recipe_name])})
 
-    plotting.confusion(matrix, run.figures / "finetune_confusion.png",
+    charts.confusion(matrix, run.figures / "finetune_confusion.png",
                        title=f"{best}: test accuracy {100 * test_accuracy:.2f} %")
-    plotting.label_efficiency_spread(efficiency, run.figures / "finetune_label_efficiency.png")
-    plotting.curves({n: [100 * a for a in r["history"]["val_accuracy"]] for n, r in results.items() if "history" in r},
+    charts.label_efficiency_spread(efficiency, run.figures / "finetune_label_efficiency.png")
+    charts.curves({n: [100 * a for a in r["history"]["val_accuracy"]] for n, r in results.items() if "history" in r},
                     run.figures / "finetune_val_curves.png", ylabel="validation accuracy (%)")
     metrics = {
         "test_accuracy": test_accuracy,
@@ -204,7 +207,7 @@ def label_efficiency(run, args, recipe, pretrained, params, data, config, conv_e
             continue
         everything = n == len(x_train)  # "all": the whole split, as unbalanced as MNIST is
         few = n <= FEW
-        seeds = SUBSET_SEEDS[:1] if (not few or args.quick) else SUBSET_SEEDS
+        seeds = SUBSET_SEEDS[:1] if not few else SUBSET_SEEDS[:QUICK.finetune_subsets] if args.quick else SUBSET_SEEDS
         # Few labels: a fixed validation subset (the split is already shuffled) and the heads' cap
         # and patience, as their (tiled) epochs are short.
         val = np.arange(min(FEW, len(x_val)) if few else len(x_val))
@@ -267,7 +270,7 @@ def parser() -> argparse.ArgumentParser:
                    help="epochs without a better validation accuracy before a model stops")
     p.add_argument("--conv-epochs", type=positive_int, default=defaults.conv_epochs,
                    help="epoch cap of the networks that train the convolutions on 10 000 or more labels "
-                        "(1 with --quick)")
+                        f"({QUICK.finetune_conv_epochs} with --quick)")
     p.add_argument("--conv-patience", type=positive_int, default=defaults.conv_patience,
                    help="patience of the networks that train the convolutions on 10 000 or more labels")
     p.add_argument("--shift", type=pixels, default=defaults.shift,

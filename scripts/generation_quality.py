@@ -12,11 +12,16 @@ the same distance between 10 000 training and the 10 000 test images.
 
 from __future__ import annotations
 
+import mnist_ae.pipeline.quiet_start  # noqa: F401  (first: TensorFlow starts quietly, with the package's defaults)
+
 import numpy as np
 
-from mnist_ae import code_models, embedding, evaluation, plotting, preprocessing
-from mnist_ae.cli import exercise_parser, grid_size, positive_int, run_script
-from mnist_ae.results import read_step_results
+from mnist_ae import preprocessing
+from mnist_ae.analysis import embedding, evaluation
+from mnist_ae.models import code_models
+from mnist_ae.plots import charts
+from mnist_ae.pipeline.harness import exercise_parser, grid_size, positive_int, run_script
+from mnist_ae.pipeline.results import read_step_results
 from mnist_ae.training import AEConfig, decode, encode, train_autoencoder, train_vae
 
 PCA_CENTRAL = 0.90  # as the latent exploration's grid
@@ -79,7 +84,7 @@ def body(run) -> None:
               f"{len(read['classes_seen'])} digits seen, Fréchet distance {metrics[name]['frechet_distance']:.2f}",
               flush=True)
     pick = np.random.default_rng(args.seed)
-    plotting.image_rows({LABELS.get(name, name): preprocessing.to_mnist_view(
+    charts.image_rows({LABELS.get(name, name): preprocessing.to_mnist_view(
                              images[np.sort(pick.choice(len(images), SHOWN, replace=False))])
                          for name, images in sources.items()},
                         run.figures / "generation_samples.png")

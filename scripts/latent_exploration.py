@@ -5,7 +5,7 @@ the code_size step trains them), the codes of all test images are projected by P
 all of them) onto 2 and 3 components, with the share of variance each keeps, and embedded by
 t-SNE (2-D and 3-D) on a seeded subsample of `--tsne-samples` test images. On that same
 subsample, for the raw codes and every view, it measures how well the digits stay apart:
-leave-one-out 1-NN accuracy and silhouette (`mnist_ae.embedding.separation`). A 15 x 15 grid
+leave-one-out 1-NN accuracy and silhouette (`mnist_ae.analysis.embedding.separation`). A 15 x 15 grid
 over the central 90 % of the first two principal components (further components at their mean)
 is decoded in one batch and drawn on PC coordinates beside the codes' scatter.
 Trains nothing.
@@ -13,17 +13,22 @@ Trains nothing.
 
 from __future__ import annotations
 
+import mnist_ae.pipeline.quiet_start  # noqa: F401  (first: TensorFlow starts quietly, with the package's defaults)
+
 import time
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from mnist_ae import code_models, embedding, evaluation, latent_plots, preprocessing
-from mnist_ae.cli import exercise_parser, grid_size, positive_float, positive_int, run_script
-from mnist_ae.results import read_step_results
+from mnist_ae import preprocessing
+from mnist_ae.analysis import embedding, evaluation
+from mnist_ae.models import code_models
+from mnist_ae.plots import latent_plots
+from mnist_ae.pipeline.harness import QUICK, exercise_parser, grid_size, positive_float, positive_int, run_script
+from mnist_ae.pipeline.results import read_step_results
 from mnist_ae.training import AEConfig, decode, encode
 
-FULL_TSNE, QUICK_TSNE = 3000, 500  # test images t-SNE embeds (and every separation is measured on)
+FULL_TSNE = 3000  # test images t-SNE embeds (and every separation is measured on)
 CENTRAL = 0.90  # the PCA grid spans this central fraction of the codes along PC 1 and PC 2
 FIGURES = ("latent_pca_tsne_2d.png", "latent_3d.png", "latent_pca_generation.png")
 
@@ -109,7 +114,7 @@ def explore(run, study, size: int, images, subsample) -> tuple[dict, dict]:
 def body(run) -> None:
     study = read_step_results(run.results, "code_size")
     images = mnist_images(run)
-    n_tsne = run.args.tsne_samples or (QUICK_TSNE if run.args.quick else FULL_TSNE)
+    n_tsne = run.args.tsne_samples or (QUICK.tsne_images if run.args.quick else FULL_TSNE)
     subsample = embedding.seeded_subsample(len(images), n_tsne, run.args.seed)  # the same images for every size
     if run.args.perplexity >= len(subsample):
         raise ValueError(f"--perplexity {run.args.perplexity} must be below the {len(subsample)} t-SNE samples")
@@ -148,7 +153,7 @@ def main(argv=None) -> int:
                         help="code sizes of the code-size study's finalists to explore")
     parser.add_argument("--tsne-samples", type=positive_int, default=None,
                         help=f"test images t-SNE embeds and separation is measured on "
-                             f"(default {FULL_TSNE}; {QUICK_TSNE} with --quick)")
+                             f"(default {FULL_TSNE}; {QUICK.tsne_images} with --quick)")
     parser.add_argument("--perplexity", type=positive_float, default=30.0, help="t-SNE perplexity")
     parser.add_argument("--grid-size", type=grid_size, default=15, help="PCA grid points per axis")
     return run_script(parser, argv, body)

@@ -14,12 +14,14 @@ across seeds. Too long for the whole job (one exercise 1 training per seed):
 
 from __future__ import annotations
 
+import mnist_ae.pipeline.quiet_start  # noqa: F401  (first: TensorFlow starts quietly, with the package's defaults)
+
 import dataclasses
 
 import numpy as np
 
-from mnist_ae import evaluation
-from mnist_ae.cli import exercise_parser, run_script
+from mnist_ae.analysis import evaluation
+from mnist_ae.pipeline.harness import exercise_parser, run_script
 from mnist_ae.training import AEConfig, encode, recipe, train_autoencoder
 
 MEASURES = ("test_mse", "knn1_accuracy", "silhouette", "clipped_share")

@@ -17,12 +17,16 @@ default results (`report/results/long_budget/`, `figures/long_budget/`); the rep
 
 from __future__ import annotations
 
+import mnist_ae.pipeline.quiet_start  # noqa: F401  (first: TensorFlow starts quietly, with the package's defaults)
+
 import time
 
 import numpy as np
 
-from mnist_ae import likelihood, paths, plotting
-from mnist_ae.cli import exercise_parser, positive_int, run_script
+from mnist_ae import paths
+from mnist_ae.analysis import likelihood
+from mnist_ae.plots import charts
+from mnist_ae.pipeline.harness import QUICK, exercise_parser, positive_int, run_script
 from mnist_ae.training import train_vae, vae_recipe
 
 # Published anchors (negative log-likelihood or ELBO, nats), for the report's comparison table.
@@ -31,7 +35,7 @@ REFERENCES = {
     "pythae_vae_nll": 89.78,
     "iwae_paper_vae_nll": 86.76,
 }
-FULL_IWAE, QUICK_IWAE = (1000, 500), (50, 100)  # (k, test images)
+FULL_IWAE = (1000, 500)  # (k, test images)
 # --budget long: the defaults it changes (explicit flags still win).
 LONG_EPOCHS = 4  # times each recipe's epochs
 LONG_BUDGET = {"nll_images": 1000, "figures_dir": paths.FIGURES / "long_budget",
@@ -64,7 +68,7 @@ def evaluate(model, x_test_bin, args) -> dict:
 
 def body(run) -> None:
     args = run.args
-    k, images = QUICK_IWAE if args.quick else FULL_IWAE
+    k, images = QUICK.iwae if args.quick else FULL_IWAE
     args.importance_samples = args.importance_samples or k
     args.nll_images = args.nll_images or images
     x_test_bin = likelihood.binarized_test_set(run.x_test)
@@ -85,7 +89,7 @@ def body(run) -> None:
               f"NLL {result['test_nll_nats']:.2f} +- {result['test_nll_stderr']:.2f} nats "
               f"(k={args.importance_samples}, {result['nll_test_images']} images), "
               f"whole test set {result['full_test_set_nll_nats']:.2f} +- {result['full_test_set_nll_stderr']:.2f}")
-    plotting.curves({name: h["val_loss"] for name, h in histories.items()},
+    charts.curves({name: h["val_loss"] for name, h in histories.items()},
                     run.figures / "ex6_likelihood_curves.png", ylabel="test negative ELBO (nats)")
     metrics["budget"] = args.budget
     metrics["references"] = REFERENCES
@@ -104,10 +108,10 @@ def main(argv=None) -> int:
     parser.add_argument("--latents", type=positive_int, nargs="+", default=[16],
                         help="latent sizes (16: the model exercise 6 shares; a 2-D Bernoulli VAE trains if asked)")
     parser.add_argument("--importance-samples", type=positive_int,
-                        help=f"IWAE samples k per image (default {FULL_IWAE[0]}; {QUICK_IWAE[0]} with --quick)")
+                        help=f"IWAE samples k per image (default {FULL_IWAE[0]}; {QUICK.iwae[0]} with --quick)")
     parser.add_argument("--nll-images", type=positive_int,
                         help=f"seeded test subset for the importance-sampled NLL (default {FULL_IWAE[1]}; "
-                             f"{QUICK_IWAE[1]} with --quick)")
+                             f"{QUICK.iwae[1]} with --quick)")
     parser.add_argument("--filters", type=positive_int, help="first conv width (default: the recipe's)")
     parser.add_argument("--hidden", type=positive_int, help="dense layer width (default: the recipe's)")
     budget, _ = parser.parse_known_args(argv)

@@ -13,9 +13,11 @@ likelihood is the `vae_likelihood` step's.
 
 from __future__ import annotations
 
-from mnist_ae import evaluation, likelihood
-from mnist_ae.cli import exercise_parser, positive_int, run_script
-from mnist_ae.training import Stopping, train_vae, vae_recipe
+import mnist_ae.pipeline.quiet_start  # noqa: F401  (first: TensorFlow starts quietly, with the package's defaults)
+
+from mnist_ae.analysis import evaluation, likelihood
+from mnist_ae.pipeline.harness import exercise_parser, positive_int, run_script
+from mnist_ae.training import fixed_budget_record, train_vae, vae_recipe
 
 
 def result_name(latent_dim: int) -> str:
@@ -34,9 +36,7 @@ def body(run) -> None:
     # likelihood study), so the number is the same wherever it is reported.
     x_scored = likelihood.binarized_test_set(run.x_test) if bernoulli else run.x_test
     test_loss = evaluation.vae_test_terms(trained.model, x_scored, seed=args.seed)["loss"]
-    # A fixed number of epochs with the rate annealed to 5 %: the record says whether the test
-    # curve had flattened by the last epochs (no early stopping on the test set).
-    stopping = Stopping(patience=config.epochs, cap=config.epochs).record(history["val_loss"])
+    stopping = fixed_budget_record(history)
     metrics = {"latent_dim": config.latent_dim, "likelihood": config.likelihood, "epochs": config.epochs,
                "batch_size": config.batch_size, "learning_rate": config.learning_rate, "filters": config.filters,
                "hidden": config.hidden, "test_loss": test_loss, "stopping": stopping,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_ae import steps
+from mnist_ae.pipeline import registry
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -57,13 +57,13 @@ def test_every_relative_link_points_to_an_existing_file(doc):
 def test_the_map_has_every_step_with_its_figures_and_result_file():
     rows = {m.group(1): line for line in readme().splitlines()
             if (m := re.match(r"\| `bash run\.sh run (\w+)` \|", line))}
-    assert list(rows) == list(steps.NAMES)
+    assert list(rows) == list(registry.NAMES)
     titles = [(level, re.sub(r"\s*<[\w-]+>$", "", t))  # without a trailing label (<q2a>)
               for level, t in re.findall(r"^(=+) (.+)$", (ROOT / "report" / "report.typ").read_text(encoding="utf-8"),
                                          flags=re.M)]
     sections = {t for level, t in titles if level == "="}
     subsections = {t for level, t in titles if level == "=="}
-    for step in steps.STEPS:
+    for step in registry.STEPS:
         line = rows[step.name]
         named = set(re.findall(r"`([\w.]+)\.\{png,pdf\}`", line))
         files = {f"{stem}.{ext}" for stem in named for ext in ("png", "pdf")}

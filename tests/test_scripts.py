@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_ae import runner, steps
+from mnist_ae.pipeline import registry, runner
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -47,7 +47,7 @@ def all_finite(value):
     return not isinstance(value, float) or math.isfinite(value)
 
 
-@pytest.mark.parametrize("step", [s for s in steps.job_steps() if s.results], ids=lambda s: s.name)
+@pytest.mark.parametrize("step", [s for s in registry.job_steps() if s.results], ids=lambda s: s.name)
 def test_quick_run_writes_the_registered_outputs_and_finite_json(quick_run, step):
     dirs, _ = quick_run
     for path in step.outputs(dirs["figures"], dirs["results"]):
@@ -61,7 +61,7 @@ def test_quick_run_writes_the_registered_outputs_and_finite_json(quick_run, step
 
 def test_every_figure_a_step_writes_is_registered(quick_run):
     dirs, _ = quick_run
-    registered = {f for s in steps.job_steps() for f in s.figures}
+    registered = {f for s in registry.job_steps() for f in s.figures}
     written = {p.name for p in dirs["figures"].iterdir() if not p.name.startswith(".")}
     assert written == registered
 
@@ -69,7 +69,7 @@ def test_every_figure_a_step_writes_is_registered(quick_run):
 def test_the_quick_run_summary_and_a_second_run_that_reuses_everything(quick_run):
     dirs, _ = quick_run
     summary = json.loads((dirs["results"] / "pipeline.json").read_text())
-    assert [s["name"] for s in summary["steps"]] == [s.name for s in steps.job_steps()]
+    assert [s["name"] for s in summary["steps"]] == [s.name for s in registry.job_steps()]
     assert {s["status"] for s in summary["steps"]} == {"ran"} and summary["quick"] is True
     assert (dirs["figures"].parent / "report.pdf").read_bytes()[:5] == b"%PDF-"
     assert runner.run(["all"], pipeline=pipeline(dirs)) == 0
@@ -252,11 +252,11 @@ def test_report_builds_from_quick_outputs(quick_run, tmp_path):
 
 def test_every_figure_the_report_prints_has_text_of_7_pt_or_more(quick_run):
     """The report prints every figure at 100 % (its `fig` stops the build rather than shrink one), so
-    the smallest font a figure was drawn with, which `plotting.save` records in the PNG, is the
+    the smallest font a figure was drawn with, which `charts.save` records in the PNG, is the
     smallest on paper."""
     from PIL import Image
 
-    from mnist_ae import plotting
+    from mnist_ae.plots import charts
 
     dirs, _ = quick_run
     source = (ROOT / "report" / "report.typ").read_text(encoding="utf-8")
@@ -264,7 +264,7 @@ def test_every_figure_the_report_prints_has_text_of_7_pt_or_more(quick_run):
     assert len(names) >= 30
     for name in sorted(names):
         smallest = float(Image.open((dirs["figures"] / name).with_suffix(".png")).text["min_font_pt"])
-        assert smallest >= plotting.MIN_FONT_PT == 7.0, name
+        assert smallest >= charts.MIN_FONT_PT == 7.0, name
 
 
 def pdf_text(path) -> str:

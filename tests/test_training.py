@@ -231,15 +231,15 @@ def test_cache_key_includes_the_parent_model():
 
 
 def test_a_classifier_from_a_given_encoder_is_cached_under_its_parent(tmp_path):
-    from mnist_ae import models
+    from mnist_ae.models import constrained
 
     x = np.random.default_rng(0).random((64, 32, 32, 1)).astype("float32")
     y = np.arange(64) % 10
     config = training.ClassifierConfig(epochs=1, batch_size=32, shift=0)
     store = cache.ModelCache(tmp_path)
     with pytest.raises(ValueError, match="needs its cache key"):
-        training.train_classifier(x, y, x, y, config, store, encoder=models.build_encoder())
-    child = training.train_classifier(x, y, x, y, config, store, encoder=models.build_encoder(), parent="autoencoder-aaa")
+        training.train_classifier(x, y, x, y, config, store, encoder=constrained.build_encoder())
+    child = training.train_classifier(x, y, x, y, config, store, encoder=constrained.build_encoder(), parent="autoencoder-aaa")
     fresh = training.train_classifier(x, y, x, y, config, store)
     stored = sorted(json.loads(p.read_text())["parent"] or "" for p in tmp_path.glob("classifier-*.json"))
     assert stored == ["", "autoencoder-aaa"]
@@ -263,10 +263,23 @@ def test_train_vae_returns_the_vae_with_its_parts_and_key(tmp_path):
     assert h["val_kl_loss"][0] > 0
 
 
-def test_decode_reshapes_flat_codes_to_the_decoder_input():
-    from mnist_ae import models
+def test_training_needs_no_cache_and_then_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    x = np.random.default_rng(0).random((64, 32, 32, 1)).astype("float32")
+    config = training.AEConfig(epochs=2, batch_size=32)
+    first, second = (training.train_autoencoder(x, x, config) for _ in range(2))
+    assert not first.cached and not second.cached
+    assert len(first.history["val_loss"]) == 2 and first.history["train_seconds"] >= 0
+    # Same seed, same data, no cache: the same model, trained twice.
+    assert first.key == second.key
+    np.testing.assert_allclose(first.history["val_loss"], second.history["val_loss"], rtol=1e-5)
+    assert list(tmp_path.iterdir()) == []
 
-    decoder = models.build_decoder()
+
+def test_decode_reshapes_flat_codes_to_the_decoder_input():
+    from mnist_ae.models import constrained
+
+    decoder = constrained.build_decoder()
     out = training.decode(decoder, np.zeros((3, 2)))
     assert out.shape == (3, 32, 32, 1)
     with pytest.raises(ValueError, match="codes have 3 numbers, the decoder takes \\(1, 2, 1\\)"):

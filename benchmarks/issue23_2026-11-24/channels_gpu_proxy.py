@@ -3,7 +3,8 @@ import os, sys, json, time
 os.environ["KERAS_BACKEND"] = "jax"
 sys.path.insert(0, "src")
 import numpy as np, keras
-from mnist_ae import code_models, preprocessing, corruption
+from mnist_ae import preprocessing
+from mnist_ae.models import code_models, corruption
 
 d = np.load(".devdata/mnist_uint8.npz")
 print(list(d.keys()))

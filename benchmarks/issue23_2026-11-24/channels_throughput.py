@@ -3,7 +3,7 @@ import mnist_ae
 from mnist_ae import process
 process.start_tensorflow(1)
 import keras, numpy as np
-from mnist_ae import code_models
+from mnist_ae.models import code_models
 d = json.load(open('report/results/code_size.json'))
 x = np.random.rand(6400, 28, 28, 1).astype('float32')
 for ch, hid in [(32, 427), (16, 427), (16, 256), (32, 256)]:

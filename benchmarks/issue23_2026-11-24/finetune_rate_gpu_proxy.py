@@ -3,7 +3,9 @@ import os, sys, json, time
 os.environ["KERAS_BACKEND"] = "jax"
 sys.path.insert(0, "src")
 import numpy as np, keras
-from mnist_ae import code_models, preprocessing, finetune
+from mnist_ae import preprocessing
+from mnist_ae.models import code_models
+from mnist_ae.studies import finetune
 
 d = np.load(".devdata/mnist_uint8.npz")
 X = (d["x_train"].astype("float32") / 255.).reshape(-1, 28, 28, 1); Y = d["y_train"].astype("int64")

@@ -17,7 +17,9 @@ import time
 import keras
 import numpy as np
 
-from mnist_ae import code_models, finetune, preprocessing
+from mnist_ae import preprocessing
+from mnist_ae.models import code_models
+from mnist_ae.studies import finetune
 from mnist_ae.cache import ModelCache
 from mnist_ae.data import load_mnist
 

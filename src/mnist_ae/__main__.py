@@ -1,6 +1,6 @@
 """`python -m mnist_ae run all|STEP... [--quick] [--from STEP] [--force] [--jobs J]`: the job's runner.
 
-See `mnist_ae.runner` for what it prints, reuses and writes.
+See `mnist_ae.pipeline.runner` for what it prints, reuses and writes.
 """
 
 from __future__ import annotations
@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mnist_ae import paths, runner, steps
+from mnist_ae import paths
+from mnist_ae.pipeline import registry, runner
 from mnist_ae.errors import EXIT_ERROR
 
 
 def step_name(text: str) -> str:
-    if text != "all" and text not in steps.NAMES:
-        raise argparse.ArgumentTypeError(f"unknown step '{text}' (choose from all {' '.join(steps.NAMES)})")
+    if text != "all" and text not in registry.NAMES:
+        raise argparse.ArgumentTypeError(f"unknown step '{text}' (choose from all {' '.join(registry.NAMES)})")
     return text
 
 
@@ -24,7 +25,7 @@ def main(argv=None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run steps in order, reusing those that are up to date",
                               description="Steps, in order: " + ", ".join(
-                                  f"{s.name} ({s.title})" for s in steps.STEPS))
+                                  f"{s.name} ({s.title})" for s in registry.STEPS))
     run.add_argument("steps", nargs="+", type=step_name, metavar="STEP", help="`all` or step names")
     run.add_argument("--quick", action="store_true", help=f"smoke run on a subset, outputs in {paths.QUICK_ROOT}/")
     run.add_argument("--from", dest="start", type=step_name, metavar="STEP", help="start at this step")

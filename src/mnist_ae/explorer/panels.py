@@ -20,9 +20,10 @@ import keras
 import numpy as np
 from keras import layers
 
-from mnist_ae import code_models, preprocessing
+from mnist_ae import preprocessing
+from mnist_ae.models import code_models
 from mnist_ae.cache import CacheError, ModelCache
-from mnist_ae.results import read_step_results
+from mnist_ae.pipeline.results import read_step_results
 from mnist_ae.training import encode, train_autoencoder, train_vae
 
 IMAGE = (28, 28)  # what the page draws: the MNIST pixels, without the exercises' 2-pixel border

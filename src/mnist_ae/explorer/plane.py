@@ -41,7 +41,7 @@ class Plane:
 
 def plane(codes: np.ndarray, seed: int = 0) -> Plane:
     """The code plane of 2-D `codes`, or their first two principal components (fitted on them)."""
-    from mnist_ae import embedding  # scikit-learn: only when a plane is made
+    from mnist_ae.analysis import embedding  # scikit-learn: only when a plane is made
 
     codes = np.asarray(codes, dtype=np.float64)
     if codes.shape[1] == 2:

@@ -1,0 +1,44 @@
+"""Result files: strict JSON, provenance, atomic writes."""
+
+import argparse
+import json
+
+import pytest
+
+from mnist_ae.pipeline import results
+from mnist_ae.atomic import atomic_write
+
+
+def args(**kw):
+    return argparse.Namespace(quick=False, seed=3, epochs=2, batch_size=8, **kw)
+
+
+def test_results_hold_metrics_and_provenance(tmp_path):
+    path = results.write_results(tmp_path / "r.json", {"test_mse": 0.5},
+                                 results.provenance(args(), n_train=10, n_test=5, wall_time_s=1.234))
+    payload = json.loads(path.read_text())
+    assert payload["test_mse"] == 0.5
+    p = payload["provenance"]
+    assert (p["quick"], p["seed"], p["epochs"], p["train_size"], p["wall_time_s"]) == (False, 3, 2, 10, 1.23)
+    assert p["versions"]["keras"].startswith("3.")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), [1.0, float("nan")], {"a": float("-inf")}])
+def test_non_finite_metrics_are_refused_and_the_old_file_kept(tmp_path, bad):
+    path = tmp_path / "r.json"
+    path.write_text('{"old": 1}')
+    with pytest.raises(ValueError, match="non-finite"):
+        results.write_results(path, {"metric": bad}, {})
+    assert json.loads(path.read_text()) == {"old": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_atomic_write_keeps_the_previous_file_when_the_writer_fails(tmp_path):
+    path = tmp_path / "fig.png"
+    path.write_bytes(b"previous")
+    with pytest.raises(RuntimeError):
+        with atomic_write(path) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("disk full")
+    assert path.read_bytes() == b"previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["fig.png"]
