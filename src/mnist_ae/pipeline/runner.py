@@ -50,6 +50,16 @@ from mnist_ae.atomic import atomic_write
 from mnist_ae.errors import EXIT_ERROR, EXIT_INTERRUPTED
 
 
+def duration(seconds: float) -> str:
+    """A time left as a person reads it: seconds under a minute and a half, minutes above.
+
+    Example:
+        >>> duration(4.2), duration(89), duration(95), duration(1500)
+        ('4 s', '89 s', '2 min', '25 min')
+    """
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
 def sha256_file(path: Path) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
@@ -320,7 +330,7 @@ class InOrder:
         factor = pace(self.expected, {o.name: o.wall_time_s for o in self.pipe.outcomes if o.status == "ran"})
         scaled = {n: factor * v for n, v in self.expected.items()}
         seconds = time_left(scaled, left, self.running_for(), self.jobs)
-        return line + f"; about {seconds / 60:.0f} min left (the last full run's step times x {factor:.2f}, this run's pace)"
+        return line + f"; about {duration(seconds)} left (the last full run's step times x {factor:.2f}, this run's pace)"
 
     def reuse(self, step: registry.Step) -> bool:
         """Record and say so if `step` is up to date."""
