@@ -56,7 +56,8 @@ def finalist(run, study, size: int, x_train, x_val, x_test, budget: search.Budge
     best = study.best_trial
     params = {**best.params, "batch_size": search.BATCH_SIZE}
     params.setdefault("weight_decay", 0.0)
-    epochs = min(params["max_epochs"], budget.final_epochs or params["max_epochs"])
+    choices = code_models.CodeParams.of(params)  # checked; the settings keep the plain dict
+    epochs = min(choices.max_epochs, budget.final_epochs or choices.max_epochs)
     settings = {"params": params, "code_size": size, "epochs": epochs, "n_train": len(x_train),
                 "seed": run.args.seed, "split_seed": preprocessing.SPLIT_SEED, "schedule": "cosine to 2 %"}
     keras.utils.set_random_seed(run.args.seed)
@@ -67,7 +68,7 @@ def finalist(run, study, size: int, x_train, x_val, x_test, budget: search.Budge
                                       verbose=2, decay=True)
 
     history, cached = run.cache.load_or_train(autoencoder, code_models.cache_name(size), settings, train)
-    stopping = training.Stopping(patience=params["patience"], cap=epochs).record(history["val_loss"])
+    stopping = training.Stopping(patience=choices.patience, cap=epochs).record(history["val_loss"])
     reconstructed = autoencoder.predict(x_test, batch_size=1024, verbose=0)
     test_mse = evaluation.mse(reconstructed, x_test)
     print(f"code size {size}: test MSE {test_mse:.5f} (target <= {TARGETS.get(str(size), float('nan'))}; "

@@ -1,6 +1,7 @@
 """The code-size study's autoencoders: every architecture of the reference's space that fits in
 28x28 builds and gives back 28x28, the impossible ones say why, and the regularizer is one of two."""
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -53,3 +54,13 @@ def test_channels_double_up_to_128_and_dense_widths_halve():
     convs = [layer.filters for layer in encoder.layers if layer.__class__.__name__ == "Conv2D"]
     dense = [layer.units for layer in encoder.layers if layer.__class__.__name__ == "Dense"][:-1]  # not the code
     assert convs == [64, 128, 128, 128] and dense == [512, 256]
+
+
+def test_params_round_trip_as_the_plain_dict_the_results_store_and_name_a_wrong_key():
+    params = code_models.CodeParams.of(code_models.EXAMPLE_PARAMS)
+    assert dataclasses.asdict(params) == code_models.EXAMPLE_PARAMS  # cache keys and JSON unchanged
+    assert code_models.CodeParams.of(params) is params
+    with pytest.raises(ValueError, match=r"^code-size params: unknown hiden$"):
+        code_models.build({**code_models.EXAMPLE_PARAMS, "hiden": 3}, 8)
+    with pytest.raises(ValueError, match=r"^code-size params: missing hidden; unknown hiden$"):
+        code_models.optimizer({**{k: v for k, v in code_models.EXAMPLE_PARAMS.items() if k != "hidden"}, "hiden": 3})

@@ -38,9 +38,9 @@ def test_suggested_params_build_and_never_combine_weight_decay_with_batch_norm()
     for _ in range(40):
         trial = study.ask()
         params = search.suggest(trial, "reference")
-        assert (params["regularization"] == "batchnorm") == (params["weight_decay"] == 0.0)
-        assert 32 <= params["hidden"] <= 1024 and 1e-5 <= params["learning_rate"] <= 1e-2
-        assert params["kernel"] in (3, 5) and params["stride"] in (1, 2) and params["padding"] in (0, 1)
+        assert (params.regularization == "batchnorm") == (params.weight_decay == 0.0)
+        assert 32 <= params.hidden <= 1024 and 1e-5 <= params.learning_rate <= 1e-2
+        assert params.kernel in (3, 5) and params.stride in (1, 2) and params.padding in (0, 1)
         study.tell(trial, 0.0)
     narrow = search.suggest(optuna.create_study().ask(), "narrow")
     encoder, _, autoencoder = code_models.build(narrow, 8)

@@ -21,11 +21,58 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 from keras import layers
 
 IMAGE_SHAPE = (28, 28, 1)
 MAX_CHANNELS = 128
+
+@dataclasses.dataclass(frozen=True)
+class CodeParams:
+    """One trial's choices (the search space's names, `studies.search.SPACES`): the architecture
+    and how it trains. The study and the result files store them as a plain dict
+    (`dataclasses.asdict`), so cache keys and JSON do not depend on this class; `of` reads such a
+    dict back and names any key that is missing or unknown.
+
+    Example:
+        >>> CodeParams.of(EXAMPLE_PARAMS).hidden
+        256
+        >>> CodeParams.of({"hidden": 8})
+        Traceback (most recent call last):
+        ...
+        ValueError: code-size params: missing activation, batch_size, channels, conv_layers, dense_layers, kernel, learning_rate, max_epochs, optimizer, padding, patience, regularization, stride, weight_decay
+    """
+
+    conv_layers: int
+    channels: int  # of the first conv; each further conv doubles it, up to MAX_CHANNELS
+    kernel: int
+    stride: int
+    padding: int  # PyTorch's: zeros added on every side before a conv
+    dense_layers: int  # with the code layer: hidden // 2**i units before it
+    hidden: int
+    activation: str
+    optimizer: str
+    learning_rate: float
+    regularization: str  # "batchnorm" or "weight_decay"
+    weight_decay: float
+    max_epochs: int
+    patience: int
+    batch_size: int
+
+    @classmethod
+    def of(cls, params: CodeParams | dict) -> CodeParams:
+        if isinstance(params, cls):
+            return params
+        names = [f.name for f in dataclasses.fields(cls)]
+        missing = sorted(set(names) - set(params))
+        unknown = sorted(set(params) - set(names))
+        if missing or unknown:
+            said = [f"missing {', '.join(missing)}"] * bool(missing) + [f"unknown {', '.join(unknown)}"] * bool(unknown)
+            raise ValueError(f"code-size params: {'; '.join(said)}")
+        return cls(**params)
+
 
 EXAMPLE_PARAMS = {
     "conv_layers": 2, "channels": 16, "kernel": 3, "stride": 2, "padding": 1, "dense_layers": 2,
@@ -60,25 +107,26 @@ def _activation(name: str, label: str):
 
 def _hidden_block(x, params, label: str):
     """Batch normalisation (if chosen) and the activation after a hidden layer."""
-    if params["regularization"] == "batchnorm":
+    if params.regularization == "batchnorm":
         x = layers.BatchNormalization(name=f"{label}_bn")(x)
-    return _activation(params["activation"], f"{label}_act")(x)
+    return _activation(params.activation, f"{label}_act")(x)
 
 
 def _channels(params) -> list[int]:
-    return [min(params["channels"] * 2**i, MAX_CHANNELS) for i in range(params["conv_layers"])]
+    return [min(params.channels * 2**i, MAX_CHANNELS) for i in range(params.conv_layers)]
 
 
 def _dense_widths(params) -> list[int]:
-    return [max(params["hidden"] // 2**i, 1) for i in range(params["dense_layers"] - 1)]
+    return [max(params.hidden // 2**i, 1) for i in range(params.dense_layers - 1)]
 
 
-def build(params: dict, code_size: int) -> tuple[keras.Model, keras.Model, keras.Model]:
+def build(params: CodeParams | dict, code_size: int) -> tuple[keras.Model, keras.Model, keras.Model]:
     """`(encoder, decoder, autoencoder)` for trial `params` and `code_size` (uncompiled)."""
-    k, s, p = params["kernel"], params["stride"], params["padding"]
-    sizes = conv_sizes(IMAGE_SHAPE[0], [(k, s, p)] * params["conv_layers"])
+    params = CodeParams.of(params)
+    k, s, p = params.kernel, params.stride, params.padding
+    sizes = conv_sizes(IMAGE_SHAPE[0], [(k, s, p)] * params.conv_layers)
     channels = _channels(params)
-    bias = params["regularization"] != "batchnorm"  # batch norm has its own shift
+    bias = params.regularization != "batchnorm"  # batch norm has its own shift
 
     image = keras.Input(IMAGE_SHAPE, name="image")
     x = image
@@ -116,13 +164,14 @@ def build(params: dict, code_size: int) -> tuple[keras.Model, keras.Model, keras
     return encoder, decoder, autoencoder
 
 
-def optimizer(params: dict, schedule=None) -> keras.optimizers.Optimizer:
+def optimizer(params: CodeParams | dict, schedule=None) -> keras.optimizers.Optimizer:
     """The trial's optimizer, with decoupled weight decay when that is its regularization."""
-    rate = params["learning_rate"] if schedule is None else schedule
-    decay = params["weight_decay"] if params["regularization"] == "weight_decay" else None
+    params = CodeParams.of(params)
+    rate = params.learning_rate if schedule is None else schedule
+    decay = params.weight_decay if params.regularization == "weight_decay" else None
     kinds = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop,
              "sgd": lambda **kw: keras.optimizers.SGD(momentum=0.9, nesterov=True, **kw)}
-    return kinds[params["optimizer"]](learning_rate=rate, weight_decay=decay)
+    return kinds[params.optimizer](learning_rate=rate, weight_decay=decay)
 
 
 def cache_name(code_size: int) -> str:

@@ -97,8 +97,11 @@ def space_digest(space: str) -> str:
     return hashlib.sha256(json.dumps(SPACES[space], sort_keys=True).encode()).hexdigest()[:6]
 
 
-def suggest(trial, space: str) -> dict:
-    """Sample a trial's params from `SPACES[space]`; weight decay only without batch norm."""
+def suggest(trial, space: str):
+    """Sample a trial's params (`code_models.CodeParams`) from `SPACES[space]`; weight decay only
+    without batch norm."""
+    from mnist_ae.models.code_models import CodeParams
+
     s = SPACES[space]
     p = {name: trial.suggest_categorical(name, s[name]) for name in
          ("conv_layers", "channels", "kernel", "stride", "padding", "dense_layers", "activation", "optimizer",
@@ -108,7 +111,7 @@ def suggest(trial, space: str) -> dict:
     p["weight_decay"] = (trial.suggest_float("weight_decay", *s["weight_decay"], log=True)
                          if p["regularization"] == "weight_decay" else 0.0)
     p["batch_size"] = BATCH_SIZE
-    return p
+    return CodeParams.of(p)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -307,9 +310,9 @@ class SearchData:
         return cls(x_train[:budget.search_train], x_val[:budget.search_val])
 
 
-def compile_and_fit(autoencoder, params: dict, x_train, x_val, epochs: int, callbacks=(), checkpoint_dir=None,
+def compile_and_fit(autoencoder, params, x_train, x_val, epochs: int, callbacks=(), checkpoint_dir=None,
                     verbose: int = 0, decay: bool = False) -> dict:
-    """Train `autoencoder` (built from `params`) on MSE with the params' optimizer; its history.
+    """Train `autoencoder` (built from `params`, a `CodeParams` or its dict) on MSE with the params' optimizer; its history.
 
     Early stopping on the validation MSE with the params' patience restores the best epoch.
     `decay` anneals the rate to 2 % over the run (cosine): the finalists' last epochs then
@@ -320,11 +323,12 @@ def compile_and_fit(autoencoder, params: dict, x_train, x_val, epochs: int, call
     from mnist_ae import training
     from mnist_ae.models import code_models
 
-    steps_per_epoch = -(-len(x_train) // params["batch_size"])
-    schedule = training.cosine_rate(params["learning_rate"], epochs, steps_per_epoch, floor=0.02) if decay else None
+    params = code_models.CodeParams.of(params)
+    steps_per_epoch = -(-len(x_train) // params.batch_size)
+    schedule = training.cosine_rate(params.learning_rate, epochs, steps_per_epoch, floor=0.02) if decay else None
     training.compile_model(autoencoder, code_models.optimizer(params, schedule), loss="mse")
-    stop = keras.callbacks.EarlyStopping("val_loss", patience=params["patience"], restore_best_weights=True)
-    return training.fit(autoencoder, x_train, x_train, epochs=epochs, batch_size=params["batch_size"],
+    stop = keras.callbacks.EarlyStopping("val_loss", patience=params.patience, restore_best_weights=True)
+    return training.fit(autoencoder, x_train, x_train, epochs=epochs, batch_size=params.batch_size,
                         validation_data=(x_val, x_val), checkpoint_dir=checkpoint_dir,
                         callbacks=(stop, *callbacks), verbose=verbose)
 
@@ -339,7 +343,7 @@ def objective(trial, size: int, spec: SearchSpec, data: SearchData) -> float:
     import keras
 
     params = suggest(trial, spec.plan.space)
-    epochs = min(params["max_epochs"], spec.plan.search_epochs or params["max_epochs"])
+    epochs = min(params.max_epochs, spec.plan.search_epochs or params.max_epochs)
     keras.utils.set_random_seed(spec.seed + trial.number)
     try:
         _, _, model = code_models.build(params, size)
