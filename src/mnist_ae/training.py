@@ -146,7 +146,10 @@ class Stopping:
     (Keras restores them at the end of training whether or not it stopped early); `record()`
     says afterwards how many epochs trained and why it stopped. A run that reaches its epoch cap
     counts as converged only when its last `window` epochs improved the best value by under
-    `flat` an epoch on average (relative; for an accuracy, relative to the error rate).
+    `flat` an epoch on average (relative; for an accuracy, relative to the error rate). With
+    `start` > 0 the first `start` epochs are not watched (Keras's `start_from_epoch`): early on,
+    at a high rate, a few epochs without a better value are noise, not convergence; the weights
+    kept and `best_epoch` are the best watched epoch's.
 
     Example:
         >>> rule = Stopping(patience=2, cap=10)
@@ -158,6 +161,8 @@ class Stopping:
         'epoch cap 3 reached; the last 2 epochs improved the best val_loss by 60.00 % (30.00 % an epoch: still improving)'
         >>> Stopping(patience=2, cap=1, monitor="val_accuracy", mode="max").record([0.9])["converged"]
         False
+        >>> Stopping(patience=1, cap=10, start=3).record([0.5, 0.2, 0.3, 0.25, 0.26])["best_epoch"]
+        4
     """
 
     patience: int
@@ -166,20 +171,22 @@ class Stopping:
     mode: str = "min"  # "max" for an accuracy
     window: int = 2
     flat: float = 0.01
+    start: int = 0  # epochs not watched at the beginning
 
     def callback(self) -> keras.callbacks.EarlyStopping:
         return keras.callbacks.EarlyStopping(self.monitor, patience=self.patience, mode=self.mode,
-                                             restore_best_weights=True)
+                                             restore_best_weights=True, start_from_epoch=self.start)
 
     def record(self, values) -> dict:
         """`{"epochs_trained", "epoch_cap", "best_epoch", "monitor", "best", "converged", "stopped"}`
         for the per-epoch `values` of `monitor`."""
         values = [float(v) for v in values]
         loss = values if self.mode == "min" else [1.0 - v for v in values]  # error rate for an accuracy
-        best = int(np.argmin(loss))
         n = len(values)
+        watched = self.start if self.start < n else 0
+        best = watched + int(np.argmin(loss[watched:]))
         out = {"epochs_trained": n, "epoch_cap": self.cap, "best_epoch": best + 1, "monitor": self.monitor,
-               "best": values[best]}
+               "best": values[best], **({"watched_from_epoch": self.start + 1} if self.start else {})}
         if n < self.cap:
             return {**out, "converged": True,
                     "stopped": f"early stopping: no better {self.monitor} for {self.patience} epochs after "

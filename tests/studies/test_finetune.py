@@ -155,12 +155,30 @@ def script():
 
 def test_the_script_caps_heads_and_conv_networks_apart(script):
     args = script.parser().parse_args([])
-    # `cli.prepare` sets --epochs (None until then) from `full_epochs`: the heads' cap, not the conv networks'.
+    # `harness.prepare` sets --epochs (None until then) from `full_epochs`: the heads' cap, not the conv networks'.
     assert args.epochs is None and args.full_epochs == script.Defaults.epochs == 30
-    assert (args.conv_epochs, args.conv_patience, args.patience) == (20, 3, 5)
+    assert (args.conv_epochs, args.conv_patience, args.patience) == (30, 3, 5)
+    assert script.conv_watch_start(args.conv_epochs) == 15
     assert script.parser().parse_args(["--conv-epochs", "7"]).full_epochs == 30
     with pytest.raises(SystemExit):
         script.parser().parse_args(["--shift", "-1"])
+
+
+def test_early_stopping_watches_only_from_its_start_epoch(script):
+    # Labels that cannot be learned: the validation accuracy never rises for long, so without a
+    # start the run would stop after `patience` epochs; with start 4 it trains at least 4 + 1.
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(200, 10)).astype("float32"), rng.integers(0, 10, 200)
+    config = script.training.ClassifierConfig(epochs=12, batch_size=50, learning_rate=1e-2, seed=0, shift=0)
+    runs = {}
+    for start in (0, 4):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(10, activation="softmax")])
+        runs[start] = script.fit_keras(model, x[:150], y[:150], x[150:], y[150:], config, patience=1, start=start)[0]
+    late = runs[4]["stopping"]
+    assert late["epochs_trained"] >= 4 + 1 and late["best_epoch"] >= 4 + 1 and late["watched_from_epoch"] == 5
+    assert late["best"] == max(runs[4]["history"]["val_accuracy"][4:])
+    assert runs[0]["stopping"]["epochs_trained"] < late["epochs_trained"]
 
 
 def test_a_keras_variant_reports_its_best_epoch_and_its_stopping_record(script):
