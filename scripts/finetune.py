@@ -230,7 +230,7 @@ def label_efficiency(run, args, recipe, pretrained, params, data, config, conv_e
         val = np.arange(min(FEW, len(x_val)) if few else len(x_val))
         recipe_config = dataclasses.replace(config, epochs=args.epochs if few else conv_epochs)
         patience = args.patience if few else args.conv_patience
-        start = 0 if few else conv_watch_start(conv_epochs)
+        watch_from = 0 if few else conv_watch_start(conv_epochs)
         row = {"labels": n, "subsets": len(seeds)}
         for start, encoder in starts.items():
             runs = []
@@ -246,7 +246,7 @@ def label_efficiency(run, args, recipe, pretrained, params, data, config, conv_e
                 _, model = finetune.build(encoder(), recipe, shift=args.shift, seed=args.seed + seed)
                 epoch = finetune.tiled(pick, args.tile)
                 history = train(model, x_train[epoch], y_train[epoch], (x_val[val], y_val[val]),
-                                dataclasses.replace(recipe_config, seed=args.seed + seed), patience, start)
+                                dataclasses.replace(recipe_config, seed=args.seed + seed), patience, watch_from)
                 runs.append({"test_accuracy": accuracy(model, x_test, run.y_test), "subset_seed": seed,
                              "val_accuracy": history["stopping"]["best"], "validation_images": len(val),
                              "epoch_images": len(epoch), "seconds_per_epoch": history["seconds_per_epoch"],

@@ -311,3 +311,15 @@ def test_stopping_at_the_cap_is_converged_only_on_a_flat_curve():
     # An accuracy is judged on its error rate: 98 % -> 98.5 % is a quarter less error.
     acc = training.Stopping(patience=3, cap=4, monitor="val_accuracy", mode="max").record([0.9, 0.98, 0.982, 0.985])
     assert acc["best_epoch"] == 4 and acc["best"] == 0.985 and acc["last_epochs_gain"] == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("field, value", [("start", "pretrained"), ("patience", -1), ("cap", 2.5), ("start", True)])
+def test_stopping_rejects_a_setting_that_is_not_a_count(field, value):
+    with pytest.raises(ValueError, match=f"Stopping: {field} must be a non-negative whole number"):
+        training.Stopping(**{"patience": 2, "cap": 10, field: value})
+
+
+def test_stopping_accepts_numpy_counts_and_rejects_an_unknown_mode():
+    assert training.Stopping(patience=np.int64(2), cap=np.int64(5)).record([0.3, 0.2])["best_epoch"] == 2
+    with pytest.raises(ValueError, match="mode must be 'min' or 'max'"):
+        training.Stopping(patience=2, cap=10, mode="maximum")

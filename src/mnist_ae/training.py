@@ -13,6 +13,7 @@ import dataclasses
 import time
 import json
 import math
+import numbers
 import warnings
 from pathlib import Path
 
@@ -172,6 +173,14 @@ class Stopping:
     window: int = 2
     flat: float = 0.01
     start: int = 0  # epochs not watched at the beginning
+
+    def __post_init__(self):
+        for name in ("patience", "cap", "window", "start"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"Stopping: {name} must be a non-negative whole number, got {value!r}")
+        if self.mode not in ("min", "max"):
+            raise ValueError(f"Stopping: mode must be 'min' or 'max', got {self.mode!r}")
 
     def callback(self) -> keras.callbacks.EarlyStopping:
         return keras.callbacks.EarlyStopping(self.monitor, patience=self.patience, mode=self.mode,

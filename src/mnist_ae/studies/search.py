@@ -28,6 +28,7 @@ import dataclasses
 import fcntl
 import hashlib
 import json
+import logging
 import multiprocessing
 import os
 import sys
@@ -261,6 +262,33 @@ class OverQuota(Exception):
     """Raised in a trial that found the study's quota filled by other workers."""
 
 
+class QuietDrops(logging.Filter):
+    """Drops Optuna's two warnings (one with a traceback) about a trial that raised `OverQuota`:
+    such a trial is not a failure, and `say_trial` already gives it one line.
+
+    Example:
+        >>> quiet = QuietDrops()
+        >>> quiet.filter(logging.makeLogRecord({"msg": "Trial 3 failed with parameters: {} because of "
+        ...     "the following error: OverQuota('filled')."})), quiet.filter(logging.makeLogRecord(
+        ...     {"msg": "Trial 3 failed with value None."})), quiet.filter(logging.makeLogRecord(
+        ...     {"msg": "Trial 4 failed with value None."}))
+        (False, False, True)
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.dropped: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        words = record.getMessage().split()
+        if len(words) < 2 or words[0] != "Trial":
+            return True
+        if any(w.startswith(f"{OverQuota.__name__}(") for w in words):
+            self.dropped.add(words[1])
+            return False
+        return not (words[1] in self.dropped and "failed with value" in record.getMessage())
+
+
 def trial_counts(study) -> dict[str, int]:
     from optuna.trial import TrialState
 
@@ -398,10 +426,23 @@ def run_trials(storage, spec: SearchSpec, data: SearchData, worker: int = 0) -> 
                 raise OverQuota("the study's quota was filled by other workers")
             return objective(trial, size, spec, data)
 
-        for _ in range(per_size):
-            if not missing_trials({size: study}, per_size)[size]:
-                break
-            study.optimize(claimed, n_trials=1, catch=(Exception,), callbacks=[say_trial(size)], gc_after_trial=True)
+        with _quiet_drops():
+            for _ in range(per_size):
+                if not missing_trials({size: study}, per_size)[size]:
+                    break
+                study.optimize(claimed, n_trials=1, catch=(Exception,), callbacks=[say_trial(size)],
+                               gc_after_trial=True)
+
+
+@contextlib.contextmanager
+def _quiet_drops():
+    optuna_log = logging.getLogger("optuna.study._optimize")
+    quiet = QuietDrops()
+    optuna_log.addFilter(quiet)
+    try:
+        yield
+    finally:
+        optuna_log.removeFilter(quiet)
 
 
 # --- workers ---------------------------------------------------------------------------------
