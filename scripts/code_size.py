@@ -111,18 +111,18 @@ def body(run) -> None:
     common = (f"{budget.search_epochs} epoch(s) on {len(search_data.x_train)} images" if budget.search_epochs
               else "each trial's own epochs")
     charts.per_code_size_spread(per_size, figures / "code_size_per_size.png",
-                                  ylabel=f"validation MSE after {common}",
-                                  finalists={int(s): f["test_mse"] for s, f in finals.items()},
-                                  references={"reference AE8": (8, REFERENCES["reference_ae8"]),
-                                              "reference AE32": (32, REFERENCES["reference_ae32"])})
+                                ylabel=f"validation MSE after {common}",
+                                finalists={int(s): f["test_mse"] for s, f in finals.items()},
+                                references={"reference AE8": (8, REFERENCES["reference_ae8"]),
+                                            "reference AE32": (32, REFERENCES["reference_ae32"])})
     charts.search_history({size: [(t.number, t.value) for t in trials] for size, trials in finished.items()},
-                            figures / "code_size_history.png")
+                          figures / "code_size_history.png")
     charts.curves({f"AE{s} {part}": f["history"][key] for s, f in finals.items()
-                     for part, key in (("train", "loss"), ("validation", "val_loss"))},
-                    figures / "code_size_finalist_curves.png", ylabel="MSE")
+                   for part, key in (("train", "loss"), ("validation", "val_loss"))},
+                  figures / "code_size_finalist_curves.png", ylabel="MSE")
     view = lambda x: np.asarray(x)[..., 0]  # noqa: E731
     charts.image_rows({"input": view(x_test[:10]), **{f"AE{s}": view(f.pop("reconstructions")) for s, f in finals.items()}},
-                        figures / "code_size_reconstructions.png", width=charts.HALF_WIDTH)
+                      figures / "code_size_reconstructions.png", width=charts.HALF_WIDTH)
     metrics = {
         "test_mse": {s: f["test_mse"] for s, f in finals.items()},
         "per_size": {str(s): v for s, v in per_size.items()},
@@ -139,7 +139,7 @@ def body(run) -> None:
         "split": {"train": len(x_train), "validation": len(x_val), "test": len(x_test), "seed": preprocessing.SPLIT_SEED},
     }
     run.save_results("code_size", metrics)
-    print(f"code size: test MSE " + ", ".join(f"AE{s} {f['test_mse']:.5f}" for s, f in finals.items())
+    print("code size: test MSE " + ", ".join(f"AE{s} {f['test_mse']:.5f}" for s, f in finals.items())
           + f"; {metrics['n_trials_total']} trials ({run.wall_time():.1f} s)")
 
 

@@ -113,7 +113,7 @@ def body(run) -> None:
         worst = np.argsort(per_image)[::-1][:WORST]
         results[kind]["worst"] = [{"index": int(i), "label": int(run.y_test[i]), "mse": float(per_image[i])} for i in worst]
         charts.image_rows({damaged: corrupted[worst, ..., 0], repaired: restored[worst, ..., 0], "clean": clean[worst, ..., 0]},
-                            run.figures / f"denoising_worst_{kind}.png", width=charts.HALF_WIDTH)
+                          run.figures / f"denoising_worst_{kind}.png", width=charts.HALF_WIDTH)
         print(f"denoising, {kind}: test MSE {results[kind]['test_mse']:.5f} (target <= {TARGETS[kind]}, reference "
               f"{REFERENCES[kind]}); corrupted input {results[kind]['baselines']['corrupted_input']:.5f}, plain AE32 "
               f"{results[kind]['baselines']['plain_ae32']:.5f}; {stopping['stopped']}", flush=True)
@@ -127,12 +127,12 @@ def body(run) -> None:
 
     charts.image_rows(rows, run.figures / "denoising_examples.png")
     charts.curves({f"{kind} denoiser, validation": results[kind]["val_loss"] for kind in corruption.CORRUPTIONS}
-                    | {f"{kind} denoiser, training": results[kind]["loss"] for kind in corruption.CORRUPTIONS},
-                    run.figures / "denoising_curves.png", ylabel="MSE per pixel")
+                  | {f"{kind} denoiser, training": results[kind]["loss"] for kind in corruption.CORRUPTIONS},
+                  run.figures / "denoising_curves.png", ylabel="MSE per pixel")
     charts.curves({f"denoiser (trained at {args.sigma:g})": curve["gaussian_denoiser"],
-                     "plain AE32": curve["plain_ae32"], "noisy input": curve["corrupted_input"]},
-                    run.figures / "denoising_noise_curve.png", ylabel="test MSE per pixel", xlabel="noise sigma",
-                    x=list(SIGMAS))
+                   "plain AE32": curve["plain_ae32"], "noisy input": curve["corrupted_input"]},
+                  run.figures / "denoising_noise_curve.png", ylabel="test MSE per pixel", xlabel="noise sigma",
+                  x=list(SIGMAS))
     metrics = {
         **results,
         "baselines": {kind: {**results[kind]["baselines"]} for kind in corruption.CORRUPTIONS},

@@ -31,7 +31,7 @@ def body(run) -> None:
     charts.loss_curves(history, run.figures / "ex1_loss_epochs.png", ylabel="MSE")
     steps = math.ceil(len(run.x_train) / config.batch_size)
     charts.iteration_loss(history["iteration_loss"], history["iteration_step"], steps,
-                            run.figures / "ex1_loss_iterations.png")
+                          run.figures / "ex1_loss_iterations.png")
     test = evaluation.reconstruction_mse(trained.model, run.x_test)
     train = evaluation.reconstruction_mse(trained.model, run.x_train)
     test_mse, train_mse = test["mse"], train["mse"]

@@ -22,8 +22,8 @@ def body(run) -> None:
     codes = encode(trained.encoder, images)
     summary = evaluation.cluster_summary(codes, labels, seed=run.args.seed)
     charts.latent_scatter(codes, labels, run.figures / "ex2_latent_scatter.png",
-                            charts.padded_limits(summary["box"]),
-                            title=f"Autoencoder codes of {len(codes)} images")
+                          charts.padded_limits(summary["box"]),
+                          title=f"Autoencoder codes of {len(codes)} images")
     metrics = {"n_codes": len(codes), **summary, "model_from_cache": trained.cached}
     run.save_results("exercise_2", metrics)
     print(f"exercise 2: silhouette {summary['silhouette']:.3f}, nearest-centroid accuracy "

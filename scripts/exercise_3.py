@@ -31,7 +31,7 @@ def body(run) -> None:
     uniform = 1 / np.count_nonzero(counts)
     majority = float(counts.max() / len(run.y_train))  # always answering the most frequent digit
     charts.per_digit_bars({f"all {len(run.y_test)} test images": full, f"first {first}": subset},
-                            run.figures / "ex3_knn_accuracy.png", chance=uniform)
+                          run.figures / "ex3_knn_accuracy.png", chance=uniform)
     as_dict = lambda acc: {str(d): float(a) for d, a in enumerate(acc)}  # noqa: E731
     metrics = {
         "per_digit_accuracy": as_dict(full),

@@ -26,9 +26,9 @@ def body(run) -> None:
     decoded, image, extent = evaluation.decoded_grid(lambda z: decode(trained.decoder, z), box, n)
     limits = charts.padded_limits(box)
     charts.latent_mosaic(image, extent, run.figures / "ex5_latent_grid.png", limits=limits,
-                           title=f"{n} x {n} decoded grid")
+                         title=f"{n} x {n} decoded grid")
     charts.latent_mosaic(image, extent, run.figures / "ex5_grid_over_scatter.png", limits=limits,
-                           overlay=(codes, labels), title="decoded grid under the codes")
+                         overlay=(codes, labels), title="decoded grid under the codes")
     classifier = run.default_classifier()
     reading = evaluation.read_grid(classifier, decoded, evaluation.codes_per_tile(codes, box, n))
     metrics = {"grid_size": n, "box": list(box), "extent": list(extent), "axes_limits": list(limits),

@@ -74,14 +74,14 @@ def body(run) -> None:
     labels_z = {"xlabel": "z mean 1", "ylabel": "z mean 2"}
     figures = run.figures
     charts.latent_scatter(means, labels, figures / "ex6_latent_means.png", limits,
-                            title=f"VAE encoder means of {len(means)} images", **labels_z)
+                          title=f"VAE encoder means of {len(means)} images", **labels_z)
     charts.latent_mosaic(mosaic, extent, figures / "ex6_latent_grid.png", limits,
-                           title=f"{n} x {n} grid between the corners of the means", **labels_z)
+                         title=f"{n} x {n} grid between the corners of the means", **labels_z)
     charts.latent_mosaic(mosaic, extent, figures / "ex6_grid_over_means.png", limits, overlay=(means, labels),
-                           title="decoded grid under the means", **labels_z)
+                         title="decoded grid under the means", **labels_z)
     charts.latent_mosaic(prior_mosaic, prior_extent, figures / "ex6_prior_grid.png",
-                           charts.padded_limits(prior_box, margin=0.01),
-                           title=f"grid over the central {PRIOR_MASS:.0%} of the prior", **labels_z)
+                         charts.padded_limits(prior_box, margin=0.01),
+                         title=f"grid over the central {PRIOR_MASS:.0%} of the prior", **labels_z)
     # What the grids' tiles show, measured with exercise 4's classifier, tile by tile with the codes
     # under each (samples from the priors are read by the generation-quality step).
     classifier = run.default_classifier()
@@ -98,15 +98,15 @@ def body(run) -> None:
     batch = run.x_test[:10]
     view = lambda x: preprocessing.to_mnist_view(np.asarray(x))  # noqa: E731
     charts.image_rows({"input": view(batch), "AE": view(ae.model.predict(batch, verbose=0)),
-                         "VAE 2-D": view(vae2.predict(batch, verbose=0)),
-                         f"VAE {high.latent_dim}-D": view(vae_high.predict(batch, verbose=0))},
-                        figures / "ex6_reconstructions.png")
+                       "VAE 2-D": view(vae2.predict(batch, verbose=0)),
+                       f"VAE {high.latent_dim}-D": view(vae_high.predict(batch, verbose=0))},
+                      figures / "ex6_reconstructions.png")
     means_high = np.asarray(vae_high.encoder.predict(images, batch_size=2048, verbose=0)[0])
     projected, explained, _ = embedding.pca(means_high, 2, seed=args.seed)
     charts.latent_scatter(projected, labels, figures / "ex6_high_latent_pca.png",
-                            charts.padded_limits(evaluation.bounding_box(projected)),
-                            title=f"{high.latent_dim}-D VAE means, first two principal components",
-                            xlabel=f"PC 1 ({explained[0]:.0%} of variance)", ylabel=f"PC 2 ({explained[1]:.0%})")
+                          charts.padded_limits(evaluation.bounding_box(projected)),
+                          title=f"{high.latent_dim}-D VAE means, first two principal components",
+                          xlabel=f"PC 1 ({explained[0]:.0%} of variance)", ylabel=f"PC 2 ({explained[1]:.0%})")
     ae_spread = np.std(codes_ae, axis=0)
     metrics = {
         "latent_2": {**summarize_vae(trained2, run, run.x_test), "epochs": base.epochs,

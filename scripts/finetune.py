@@ -183,10 +183,10 @@ def body(run) -> None:
                                   reuse={"pretrained": (results[recipe_name], models[recipe_name])})
 
     charts.confusion(matrix, run.figures / "finetune_confusion.png",
-                       title=f"{best}: test accuracy {100 * test_accuracy:.2f} %")
+                     title=f"{best}: test accuracy {100 * test_accuracy:.2f} %")
     charts.label_efficiency_spread(efficiency, run.figures / "finetune_label_efficiency.png")
     charts.curves({n: [100 * a for a in r["history"]["val_accuracy"]] for n, r in results.items() if "history" in r},
-                    run.figures / "finetune_val_curves.png", ylabel="validation accuracy (%)")
+                  run.figures / "finetune_val_curves.png", ylabel="validation accuracy (%)")
     metrics = {
         "test_accuracy": test_accuracy,
         "test_errors": int(np.sum(predicted != run.y_test)),

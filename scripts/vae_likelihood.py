@@ -90,7 +90,7 @@ def body(run) -> None:
               f"(k={args.importance_samples}, {result['nll_test_images']} images), "
               f"whole test set {result['full_test_set_nll_nats']:.2f} +- {result['full_test_set_nll_stderr']:.2f}")
     charts.curves({name: h["val_loss"] for name, h in histories.items()},
-                    run.figures / "ex6_likelihood_curves.png", ylabel="test negative ELBO (nats)")
+                  run.figures / "ex6_likelihood_curves.png", ylabel="test negative ELBO (nats)")
     metrics["budget"] = args.budget
     metrics["references"] = REFERENCES
     metrics["test_binarization_seed"] = likelihood.TEST_BINARIZATION_SEED

@@ -175,8 +175,8 @@ def pca_generation(rows: Sequence[GenerationRow], path, point_size: float = 2.0)
         scatter_ax.legend(handles=[scatter_ax.patches[-1]], loc="upper left", framealpha=0.8)
         scatter_ax.set_title(f"{row.name}: {len(points):,} test codes".replace(",", " "))
         charts.draw_mosaic(mosaic_ax, row.mosaic, row.extent, row.extent,
-                         title=f"{row.name}: the dashed box decoded",
-                         xlabel=row.axis_labels[0], ylabel=row.axis_labels[1])
+                           title=f"{row.name}: the dashed box decoded",
+                           xlabel=row.axis_labels[0], ylabel=row.axis_labels[1])
         scatter_ax.set_xlabel(row.axis_labels[0]), scatter_ax.set_ylabel(row.axis_labels[1])
         for ax in (scatter_ax, mosaic_ax):
             ax.tick_params(labelsize=charts.MIN_FONT_PT)
