@@ -10,10 +10,10 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import time
 import json
 import math
 import numbers
+import time
 import warnings
 from pathlib import Path
 
