@@ -175,14 +175,6 @@ def test_interrupted_training_resumes_from_the_last_finished_epoch(tmp_path, mon
     assert int(fresh.optimizer.iterations) == 8  # the optimizer state came back too
 
 
-def test_settings_key_depends_on_every_setting_and_the_code_version(monkeypatch):
-    a = cache.settings_key("ae", {"epochs": 1, "seed": 0})
-    assert a == cache.settings_key("ae", {"seed": 0, "epochs": 1})
-    assert a != cache.settings_key("ae", {"epochs": 1, "seed": 1})
-    monkeypatch.setattr(cache, "CODE_VERSION", cache.CODE_VERSION + 1)
-    assert a != cache.settings_key("ae", {"epochs": 1, "seed": 0})
-
-
 class InterruptAt(keras.callbacks.Callback):
     """Presses Ctrl-C at the start of epoch `epoch` (0-based)."""
 
@@ -221,13 +213,6 @@ def test_extra_callbacks_run_and_early_stopping_is_not_an_error():
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=1)
     record = training.fit(model, x, y, epochs=10, batch_size=4, validation_data=(x, y), callbacks=[stop], verbose=0)
     assert len(record["loss"]) == 2 and stop.stopped_epoch == 1
-
-
-def test_cache_key_includes_the_parent_model():
-    settings = {"epochs": 3}
-    assert cache.settings_key("clf", settings) == cache.settings_key("clf", settings, parent=None)
-    keys = {cache.settings_key("clf", settings, parent=p) for p in (None, "autoencoder-aaa", "autoencoder-bbb")}
-    assert len(keys) == 3
 
 
 def test_a_classifier_from_a_given_encoder_is_cached_under_its_parent(tmp_path):

@@ -1,4 +1,4 @@
-"""Result files: strict JSON, provenance, atomic writes."""
+"""Result files: strict JSON and provenance, never half-written."""
 
 import argparse
 import json
@@ -6,7 +6,6 @@ import json
 import pytest
 
 from mnist_ae.pipeline import results
-from mnist_ae.atomic import atomic_write
 
 
 def args(**kw):
@@ -31,14 +30,3 @@ def test_non_finite_metrics_are_refused_and_the_old_file_kept(tmp_path, bad):
         results.write_results(path, {"metric": bad}, {})
     assert json.loads(path.read_text()) == {"old": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
-
-
-def test_atomic_write_keeps_the_previous_file_when_the_writer_fails(tmp_path):
-    path = tmp_path / "fig.png"
-    path.write_bytes(b"previous")
-    with pytest.raises(RuntimeError):
-        with atomic_write(path) as tmp:
-            tmp.write_bytes(b"half")
-            raise RuntimeError("disk full")
-    assert path.read_bytes() == b"previous"
-    assert [p.name for p in tmp_path.iterdir()] == ["fig.png"]
