@@ -30,3 +30,28 @@ def test_non_finite_metrics_are_refused_and_the_old_file_kept(tmp_path, bad):
         results.write_results(path, {"metric": bad}, {})
     assert json.loads(path.read_text()) == {"old": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_the_commit_is_dirty_for_a_code_change_but_not_for_rewritten_outputs(tmp_path, monkeypatch):
+    import subprocess
+
+    def git(*argv):
+        subprocess.run(["git", *argv], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    for name in ("src/code.py", "figures/a.png", "report/results/r.json", "report/report.pdf", "README.md"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("v1")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+
+    def status():
+        return subprocess.run(results.code_status_command(), cwd=tmp_path, capture_output=True, text=True,
+                              check=True).stdout.split()
+
+    for name in ("figures/a.png", "report/results/r.json", "report/report.pdf"):
+        (tmp_path / name).write_text("v2")  # what a run does to the committed outputs
+    (tmp_path / "report/results/new.json").write_text("{}")  # untracked: never counts
+    assert status() == []
+    (tmp_path / "src/code.py").write_text("v2")
+    assert status() == ["M", "src/code.py"]

@@ -15,6 +15,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from mnist_ae import paths
 from mnist_ae.atomic import atomic_write
 
 LIBRARIES = ("tensorflow", "keras", "numpy", "scikit-learn", "matplotlib", "optuna")
@@ -31,8 +32,25 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+# The job's own outputs are committed beside the code; a run rewrites them as it goes, so they do
+# not make the code "dirty" (git pathspecs, relative to the repository root).
+OUTPUTS = (paths.FIGURES, paths.RESULTS, paths.REPORT_PDF)
+
+
+def code_status_command() -> list[str]:
+    """`git status` over the tracked code only: any line it prints is a local change to the code.
+
+    Example:
+        >>> code_status_command()[-3:]
+        [':(exclude)figures', ':(exclude)report/results', ':(exclude)report/report.pdf']
+    """
+    return ["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+            *(f":(exclude){path.as_posix()}" for path in OUTPUTS)]
+
+
 def machine() -> dict:
-    """The CPU model and core count, and the git commit of the code (`+dirty` with local changes)."""
+    """The CPU model and core count, and the git commit of the code (`+dirty` with local changes
+    to the code; the job's outputs, which every run rewrites, do not count)."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -45,8 +63,8 @@ def machine() -> dict:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True,
                                 timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(code_status_command(), cwd=root, capture_output=True, text=True,
+                               timeout=10).stdout.strip()
         commit = f"{commit}+dirty" if commit and dirty else commit
     except (OSError, subprocess.SubprocessError):
         commit = ""
