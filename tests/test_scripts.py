@@ -170,9 +170,13 @@ def test_quick_metrics_have_the_documented_keys_and_ranges(quick_run):
         assert len(latent[size]["pca_explained_variance_3d"]) == 3
     ft = json.loads((dirs["results"] / "finetune.json").read_text())
     assert list(ft["variants"]) == ["frozen + linear", "frozen + 2 dense", "frozen conv + 3 dense",
-                                    "last 1 unfrozen + linear", "last 2 unfrozen + linear", "all fine-tuned + 3 dense"]
+                                    "last 1 unfrozen + 2 dense", "last 2 unfrozen + 2 dense", "all fine-tuned + 3 dense"]
     assert ft["best_variant"] == max(ft["variants"], key=lambda n: ft["variants"][n]["val_accuracy"])
     assert sum(map(sum, ft["confusion_matrix"])) == 512
+    # The chosen variant is trained again on the training and validation images together.
+    assert ft["final"]["retrained"] is True and ft["final"]["train_images"] == 1707 + 341
+    if ft["best_variant"] != "frozen + linear":
+        assert ft["final"]["epochs"] == ft["variants"][ft["best_variant"]]["stopping"]["best_epoch"] == 1
     assert ft["test_errors"] == round(512 * (1 - ft["test_accuracy"]))
     # Every reported model says how it stopped: the probe on lbfgs' tolerance, the rest one epoch in quick mode.
     assert ft["variants"]["frozen + linear"]["stopping"]["monitor"] == "lbfgs tolerance"

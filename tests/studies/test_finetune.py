@@ -1,6 +1,7 @@
 """Fine-tuning: what each variant freezes and trains, the class-balanced label subsets, and the study's
 script pieces (its epoch caps, a Keras variant's stopping record, the spread over label subsets)."""
 
+import argparse
 import importlib.util
 import sys
 from pathlib import Path
@@ -32,8 +33,8 @@ def dense_units(model):
 
 def test_the_variants_freeze_from_most_to_least(encoder):
     v = finetune.variants(encoder)
-    assert list(v) == ["frozen + linear", "frozen + 2 dense", "frozen conv + 3 dense", "last 1 unfrozen + linear",
-                       "last 2 unfrozen + linear", "all fine-tuned + 3 dense"]
+    assert list(v) == ["frozen + linear", "frozen + 2 dense", "frozen conv + 3 dense", "last 1 unfrozen + 2 dense",
+                       "last 2 unfrozen + 2 dense", "all fine-tuned + 3 dense"]
     # EXAMPLE_PARAMS has two dense layers: one hidden (enc_dense1) and the code.
     assert [v[n].cut for n in v] == ["code", "code", "flatten", "enc_dense1_act", "flatten", "image"]
     assert [n for n in v if v[n].augment] == ["all fine-tuned + 3 dense"]
@@ -43,8 +44,8 @@ def test_the_variants_freeze_from_most_to_least(encoder):
     ("frozen + linear", (8,), [10]),
     ("frozen + 2 dense", (8,), [256, 10]),
     ("frozen conv + 3 dense", (7 * 7 * 8,), [256, 128, 10]),  # two stride-2 convs: 28 -> 14 -> 7, 4 -> 8 channels
-    ("last 1 unfrozen + linear", (16,), [8, 10]),
-    ("last 2 unfrozen + linear", (7 * 7 * 8,), [16, 8, 10]),
+    ("last 1 unfrozen + 2 dense", (16,), [8, 256, 10]),  # the code layer, then the "2 dense" head
+    ("last 2 unfrozen + 2 dense", (7 * 7 * 8,), [16, 8, 256, 10]),
     ("all fine-tuned + 3 dense", None, [256, 128, 10]),  # the convs, then a new head
 ])
 def test_each_variant_trains_exactly_its_part(encoder, images, name, frozen_shape, units):
@@ -202,3 +203,23 @@ def test_spread_is_the_mean_and_sample_std_of_the_runs(script):
     row = script.spread("pretrained", [{"test_accuracy": a} for a in (0.90, 0.92, 0.94)])
     assert row["pretrained"] == pytest.approx(0.92) and row["pretrained_std"] == pytest.approx(0.02)
     assert script.spread("scratch", [{"test_accuracy": 0.5}])["scratch_std"] == 0.0
+
+
+def test_the_chosen_variant_is_trained_again_for_its_best_epochs_on_everything_it_is_given(script, encoder):
+    # Codes that say the label (8 classes, the code size): a head that trains 3 epochs fits them.
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 8, 64)
+    codes = (3 * np.eye(8)[y] + rng.normal(size=(64, 8)) * 0.1).astype("float32")
+    variants = finetune.variants(encoder)
+    before = [w.copy() for w in encoder.get_weights()]
+    config = script.training.ClassifierConfig(epochs=30, batch_size=8, learning_rate=1e-2, seed=0, shift=0)
+    args = argparse.Namespace(seed=0, shift=0)
+    record, predict = script.retrain(args, "frozen + 2 dense", variants["frozen + 2 dense"],
+                                     {"stopping": {"best_epoch": 3}}, lambda: encoder, codes, y, config)
+    assert record["train_images"] == 64 and record["epochs"] == 3 and record["fit_seconds"] > 0
+    assert np.mean(predict(codes) == y) >= 0.9
+    assert all(np.array_equal(a, b) for a, b in zip(before, encoder.get_weights()))
+    # The linear probe has no epochs to count: it is refitted until lbfgs converges.
+    record, predict = script.retrain(args, script.PROBE, variants[script.PROBE], {}, lambda: encoder, codes, y, config)
+    assert record["train_images"] == 64 and record["stopping"]["monitor"] == "lbfgs tolerance"
+    assert record["stopping"]["converged"] and np.mean(predict(codes) == y) == 1.0

@@ -42,7 +42,10 @@ def variants(encoder: keras.Model) -> dict[str, Variant]:
     """The study's variants for `encoder` (a `code_models` encoder), from most frozen to least.
 
     "last k" unfreezes the last k weight layers of the encoder (the code layer, then the dense
-    layer before it); "frozen conv + 3 dense" puts three new dense layers (two hidden, the
+    layer before it) under the same head as "frozen + 2 dense", so those three differ only in
+    what stays frozen. (Under a linear head, unfreezing the code layer, which has no activation,
+    adds nothing: the two would compose into one linear classifier on the features before it.)
+    "frozen conv + 3 dense" puts three new dense layers (two hidden, the
     softmax) on the frozen convolutions' features; "all fine-tuned + 3 dense" trains the
     pretrained convolutions too, under the same kind of head (with dropout), on shifted images.
     """
@@ -54,8 +57,8 @@ def variants(encoder: keras.Model) -> dict[str, Variant]:
         "frozen + linear": Variant(CODE),
         "frozen + 2 dense": Variant(CODE, head=(256,)),
         "frozen conv + 3 dense": Variant("flatten", head=(256, 128), reuse=False),
-        "last 1 unfrozen + linear": Variant(before_code),
-        "last 2 unfrozen + linear": Variant(before_last_two),
+        "last 1 unfrozen + 2 dense": Variant(before_code, head=(256,)),
+        "last 2 unfrozen + 2 dense": Variant(before_last_two, head=(256,)),
         "all fine-tuned + 3 dense": Variant(IMAGE, head=(256, 128), augment=True, keep="flatten", dropout=0.3),
     }
 

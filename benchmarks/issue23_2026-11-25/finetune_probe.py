@@ -1,0 +1,57 @@
+"""Fine-tuning probes on the committed AE32 finalist, one thread (issue 23, 2026-11-25).
+
+    python benchmarks/issue23_2026-11-25/finetune_probe.py CACHE_DIR heads [SEED]   # last 1 / last 2 unfrozen, linear or 2-dense head
+    python benchmarks/issue23_2026-11-25/finetune_probe.py CACHE_DIR retrain EPOCHS [SEED]   # the best variant on train + validation
+
+CACHE_DIR: the model cache of a full run (its `code-ae32-*` weights). The recipe is the study's
+(`scripts/finetune.py` Defaults); the validation numbers are on the study's 10 000-image split.
+"""
+import json, sys, time
+from pathlib import Path
+from mnist_ae import process
+process.start_tensorflow(1)
+import dataclasses
+import keras, numpy as np
+from mnist_ae import data, preprocessing, training
+from mnist_ae.cache import ModelCache
+from mnist_ae.models import code_models
+from mnist_ae.studies import finetune
+sys.path.insert(0, "scripts")
+import finetune as script  # noqa: E402
+
+cache, mode = ModelCache(sys.argv[1]), sys.argv[2]
+study = json.load(open("report/results/code_size.json"))
+pretrained = lambda: code_models.load_finalist(cache, study, 32)[0]  # noqa: E731
+(x_all, y_all), (x_test, y_test) = data.load_mnist(None)
+images = preprocessing.to_unpadded_input(preprocessing.to_model_input(x_all))
+x_test = preprocessing.to_unpadded_input(preprocessing.to_model_input(x_test))
+tr, va = preprocessing.train_validation_split(len(images))
+d = script.Defaults()
+config = training.ClassifierConfig(epochs=d.epochs, batch_size=d.batch_size, learning_rate=d.learning_rate, seed=0)
+v = finetune.variants(pretrained())
+if mode == "heads":
+    seed = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    config = dataclasses.replace(config, seed=seed)
+    for name, cut in (("last 1", v["last 1 unfrozen + 2 dense"].cut), ("last 2", v["last 2 unfrozen + 2 dense"].cut)):
+        for head in ((), (256,)):
+            keras.utils.set_random_seed(seed)
+            frozen, trainable = finetune.split_at(pretrained(), cut, head)
+            f = [frozen.predict(x, batch_size=1024, verbose=0) for x in (images[tr], images[va], x_test)]
+            started = time.perf_counter()
+            h = script.train(trainable, f[0], y_all[tr], (f[1], y_all[va]), config, d.patience)
+            print(f"seed {seed}: {name} unfrozen, head {head}: val {100 * h['stopping']['best']:.2f} %, test "
+                  f"{100 * script.accuracy(trainable, f[2], y_test):.2f} %, {time.perf_counter() - started:.1f} s; "
+                  f"{h['stopping']['stopped']}", flush=True)
+else:
+    epochs = int(sys.argv[3])  # the validation run's best epoch
+    seed = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    config = dataclasses.replace(config, seed=seed)
+    recipe = v["all fine-tuned + 3 dense"]
+    keras.utils.set_random_seed(seed)
+    _, model = finetune.build(pretrained(), recipe, shift=d.shift, seed=seed)
+    started = time.perf_counter()
+    training.compile_for_training(model, dataclasses.replace(config, epochs=epochs), len(images),
+                                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    training.fit(model, images, y_all, epochs=epochs, batch_size=d.batch_size, verbose=0)
+    print(f"seed {seed}: all fine-tuned + 3 dense, retrained on train + validation ({len(images)} images), {epochs} epochs: test "
+          f"{100 * script.accuracy(model, x_test, y_test):.2f} %, {time.perf_counter() - started:.1f} s", flush=True)
