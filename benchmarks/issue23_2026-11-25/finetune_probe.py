@@ -7,11 +7,10 @@ CACHE_DIR: the model cache of a full run (its `code-ae32-*` weights). The recipe
 (`scripts/finetune.py` Defaults); the validation numbers are on the study's 10 000-image split.
 """
 import json, sys, time
-from pathlib import Path
 from mnist_ae import process
 process.start_tensorflow(1)
 import dataclasses
-import keras, numpy as np
+import keras
 from mnist_ae import data, preprocessing, training
 from mnist_ae.cache import ModelCache
 from mnist_ae.models import code_models
