@@ -6,9 +6,10 @@ Variants of "how much of the pretrained encoder stays frozen, what head goes on 
 (early stopping, best epoch's weights restored; the frozen codes get scikit-learn's linear probe,
 fitted to convergence). The best by validation accuracy is tested once (confusion matrix); with
 `--refit` it is first trained again on the training and validation images together, for the
-epochs its validation run found best, as the reference report's best model was. Then the question a reader of an autoencoder-pretraining study has: with 100,
-1 000, 10 000 or all the labels (seeded, class-balanced subsets of the training split; 100 and
-1 000 over several subsets), how much better is the pretrained network than the same network from
+epochs its validation run found best, as the reference report's best model was. Then the
+question a reader of an autoencoder-pretraining study has: with 100, 1 000, 10 000 or all the
+labels (seeded, class-balanced subsets of the training split; 100 and 1 000 over several
+subsets), how much better is the pretrained network than the same network from
 a random initialisation, each trained to convergence? Frozen layers are run once over the data
 (feature extraction) rather than every epoch.
 """
@@ -51,12 +52,13 @@ class Defaults:
     train the convolutions on 10 000 or more images an epoch (their epochs cost 20x more); each
     stops when its validation accuracy has not improved for `patience` epochs (`conv_patience`
     for the convolutional networks, watched from half their cap: `conv_watch_start`). The rate
-    decays along a cosine to 5 % at the cap, so a run that reaches its cap ends on small steps and is judged on its last epochs' gain
-    (`training.Stopping`). A rate of 3e-3 rather than 1e-3: every head reached a higher validation
-    accuracy at the same cap. The heads' cap is 30: at 20, "last 1 unfrozen" (then under a
-    linear head) was still improving, and a head's epoch costs well under a second. The convolutional networks' cap is 30 too: at
-    20 both networks trained from scratch on 10 000 and on all labels reached it still improving;
-    at 30 every network stops on its validation curve (docs/measurements.md)."""
+    decays along a cosine to 5 % at the cap, so a run that reaches its cap ends on small steps
+    and is judged on its last epochs' gain (`training.Stopping`). A rate of 3e-3 rather than
+    1e-3: every head reached a higher validation accuracy at the same cap. The heads' cap is 30:
+    at 20, "last 1 unfrozen" (then under a linear head) was still improving, and a head's epoch
+    costs well under a second. The convolutional networks' cap is 30 too: at 20 both networks
+    trained from scratch on 10 000 and on all labels reached it still improving; at 30 every
+    network stops on its validation curve (docs/measurements.md)."""
 
     epochs: int = 30
     batch_size: int = 256
@@ -156,8 +158,9 @@ def fit_variants(args, variants, pretrained, data, config, conv_epochs) -> tuple
 def retrain(args, name, variant, record, pretrained, features, labels, config) -> tuple[dict, Callable]:
     """The chosen variant trained again from the pretrained weights on `features` (the training
     and validation images' together) for the epochs its validation run found best, the rate
-    annealed over them; nothing to stop on, so the count comes from that run. Its record and
-    predict. A linear probe is refitted to convergence instead."""
+    annealed over them; nothing to stop on, so the count comes from that run (`config` gives
+    the batch size and rate). Its record and predict. A linear probe is refitted to convergence
+    instead."""
     if name == PROBE:
         probe = finetune.linear_probe(features, labels)
         return {"train_images": len(features), "stopping": finetune.probe_stopping(probe)}, probe.predict
@@ -169,8 +172,8 @@ def retrain(args, name, variant, record, pretrained, features, labels, config) -
                                   metrics=["accuracy"])
     started = time.perf_counter()
     history = training.fit(model, features, labels, epochs=epochs, batch_size=config.batch_size, verbose=0)
-    return ({"train_images": len(features), "epochs": len(history["loss"]), "epochs_from": "the validation run's best epoch",
-             "fit_seconds": time.perf_counter() - started},
+    return ({"train_images": len(features), "epochs": len(history["loss"]),
+             "epochs_from": "the validation run's best epoch", "fit_seconds": time.perf_counter() - started},
             lambda f: model.predict(f, batch_size=1024, verbose=0).argmax(axis=1))
 
 
@@ -195,10 +198,8 @@ def body(run) -> None:
     final = {"train_images": len(x_train)}
     if args.refit:
         f_train, f_val, f_test = extracted[variants[best].cut]
-        conv = variants[best].cut == finetune.IMAGE
         final, predict = retrain(args, best, variants[best], results[best], pretrained,
-                                 np.concatenate([f_train, f_val]), np.concatenate([y_train, y_val]),
-                                 dataclasses.replace(config, epochs=conv_epochs) if conv else config)
+                                 np.concatenate([f_train, f_val]), np.concatenate([y_train, y_val]), config)
     predicted = predict(f_test)
     test_accuracy = float(np.mean(predicted == run.y_test))
     matrix = confusion_matrix(run.y_test, predicted, labels=range(10))
