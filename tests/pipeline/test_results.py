@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import subprocess
 
 import pytest
 
@@ -32,9 +33,7 @@ def test_non_finite_metrics_are_refused_and_the_old_file_kept(tmp_path, bad):
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
 
 
-def test_the_commit_is_dirty_for_a_code_change_but_not_for_rewritten_outputs(tmp_path, monkeypatch):
-    import subprocess
-
+def test_the_commit_is_dirty_for_a_code_change_but_not_for_rewritten_outputs(tmp_path):
     def git(*argv):
         subprocess.run(["git", *argv], cwd=tmp_path, check=True, capture_output=True)
 
