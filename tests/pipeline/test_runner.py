@@ -40,6 +40,10 @@ SCRIPT = textwrap.dedent('''
             raise KeyboardInterrupt
         if mode == "bug":
             raise ZeroDivisionError("division by zero")
+        if mode == "die":  # the process ends inside the step, as when the kernel kills it
+            print("NAME was half way", end="", flush=True)
+            os._exit(9)
+        print("NAME says no newline at the end", end="")
         figures.mkdir(parents=True, exist_ok=True)
         results.mkdir(parents=True, exist_ok=True)
         (figures / "NAME.png").write_text("figure of NAME")
@@ -258,6 +262,29 @@ def test_an_alone_step_runs_with_nothing_beside_it(fake, monkeypatch):
     t = fake.times()
     assert t["second", "start"] >= max(t["first", "end"], t["third", "end"])  # third, beside first, ended
     assert statuses(fake.summary()) == {"first": "ran", "second": "ran", "third": "ran"}
+
+
+@pytest.mark.parametrize("fake", [2], indirect=True, ids=["side-by-side"])
+def test_side_by_side_lanes_run_one_step_after_another_in_the_same_process(fake, monkeypatch, capsys):
+    monkeypatch.setenv("FAKE_SLEEP", "0.5")
+    assert fake.run() == 0
+    pids = {name: fake.times()[(name, "pid")] for name in ("first", "second", "third")}
+    assert len(set(pids.values())) == 2 and os.getpid() not in pids.values()  # two lanes for three steps
+    assert pids["second"] in (pids["first"], pids["third"])
+    out = capsys.readouterr().out
+    for n, name in ((1, "first"), (2, "third"), (3, "second")):
+        assert f"[{n}/3 {name}] {name} says no newline at the end\n" in out  # its last line, tagged as its own
+    assert "mnist_ae-step-ended" not in out
+
+
+@pytest.mark.parametrize("fake", [2], indirect=True, ids=["side-by-side"])
+def test_a_lane_that_dies_inside_a_step_fails_that_step_and_the_job_stops(fake, monkeypatch, capsys):
+    monkeypatch.setenv("FAKE_FAIL_first", "die")
+    assert fake.run() == 9
+    captured = capsys.readouterr()
+    assert "[1/3 first] first was half way" in captured.out
+    assert "[1/3] first failed after" in captured.err
+    assert statuses(fake.summary()) == {"first": "failed", "third": "ran"}  # second needs first: never started
 
 
 def test_one_step_runs_in_this_process_with_every_core_whatever_the_jobs(fake):

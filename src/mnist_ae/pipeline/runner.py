@@ -7,8 +7,9 @@ with a summary table that is also written to `<results>/pipeline.json`. A rerun 
 it stopped: finished steps are reused and training resumes from its last checkpoint.
 
 With `--jobs J` (default 2 on a machine with 2 or more cores, see `default_jobs`) up to J steps
-whose needs are done run side by side, each in a process of its own (`mnist_ae.pipeline.worker`) holding
-TensorFlow to its share of the cores, and every line they print is prefixed with `[k/N step]`.
+whose needs are done run side by side in J lanes, worker processes (`mnist_ae.pipeline.worker`) that
+hold TensorFlow to their share of the cores and run one step after another (TensorFlow starts once
+per lane), and every line they print is prefixed with `[k/N step]`.
 The longest remaining chain of steps starts first (durations from the committed run's
 `pipeline.json`). A step marked `alone` (the benchmark, which times the machine) runs with
 nothing beside it and all the cores. With
@@ -413,11 +414,22 @@ def time_left(expected: dict[str, float], left: list[str], running_for: dict[str
 
 
 @dataclasses.dataclass
-class Running:
-    step: registry.Step
+class Lane:
+    """A `mnist_ae.pipeline.worker --serve` process: the steps it is sent run in it one after
+    another, TensorFlow started once with `threads`. `step` is the one running (None: idle); it
+    has ended when both streams have printed the lane's end-of-step line (`ended` == 2)."""
+
     process: subprocess.Popen
-    began: float
+    threads: int
+    step: registry.Step | None = None
+    began: float = 0.0
+    ended: int = 0
+    code: int = 0
     open_streams: int = 2
+    closed: bool = False  # its input has ended: it runs nothing more
+
+    def idle(self) -> bool:
+        return self.step is None and not self.closed and self.open_streams == 2 and self.process.poll() is None
 
 
 def critical_path(chosen: list[registry.Step], seconds: dict[str, float]) -> dict[str, float]:
@@ -441,10 +453,11 @@ def critical_path(chosen: list[registry.Step], seconds: dict[str, float]) -> dic
 
 
 class SideBySide(InOrder):
-    """Up to `jobs` steps at once, each in a `mnist_ae.pipeline.worker` process, started as soon as the
-    steps they need are done, the longest remaining chain first (`critical_path` on the durations
-    of the last recorded full run; registry order without one, and between equals); their lines
-    are shown prefixed with `[k/N step]`. An `alone` step and the steps after it in the registry
+    """Up to `jobs` steps at once, each in a lane (a `mnist_ae.pipeline.worker` process that runs
+    one step after another), started as soon as the steps they need are done, the longest
+    remaining chain first (`critical_path` on the durations of the last recorded full run; registry
+    order without one, and between equals); their lines are shown prefixed with `[k/N step]`. An
+    `alone` step (in a lane of its own with every core) and the steps after it in the registry
     wait for the steps before it."""
 
     GRACE_S = 30  # after Ctrl-C, how long a step may take to save its checkpoint and stop
@@ -452,8 +465,11 @@ class SideBySide(InOrder):
     def __init__(self, pipe: Pipeline, chosen: list[registry.Step], jobs: int):
         super().__init__(pipe, chosen)
         self.jobs = jobs
-        self.pending, self.running = list(chosen), {}
+        self.pending: list[registry.Step] = list(chosen)
+        self.lanes: list[Lane] = []
+        self.running: dict[str, Lane] = {}  # step name -> the lane it runs in
         self.lines: queue.Queue = queue.Queue()
+        self.token = f"\x1emnist_ae-step-ended-{os.getpid()}-{time.time_ns()}"  # no step prints it
         self.code = 0
         self.chain = critical_path(chosen, pipe.expected_seconds())
 
@@ -466,7 +482,7 @@ class SideBySide(InOrder):
         for step in self.in_order_to_start():
             if self.code != 0 or len(self.running) >= self.jobs:
                 return
-            if any(r.step.alone for r in self.running.values()):
+            if any(lane.step.alone for lane in self.running.values()):
                 return
             if not self.ready(step):
                 continue
@@ -486,50 +502,106 @@ class SideBySide(InOrder):
 
     def running_for(self) -> dict[str, float]:
         now = time.perf_counter()
-        return {name: now - r.began for name, r in self.running.items()}
+        return {name: now - lane.began for name, lane in self.running.items()}
+
+    def threads(self, step: registry.Step) -> int:
+        """TensorFlow's threads for `step`: every core alone, its share beside others, 0 without it."""
+        if not self.pipe.uses_tensorflow(step):
+            return 0
+        cores = os.cpu_count() or 1
+        return cores if step.alone else max(1, cores // self.jobs)
+
+    def lane_for(self, threads: int) -> Lane:
+        """An idle lane whose TensorFlow has `threads` (any idle lane for a step without it), else
+        a new one; idle lanes of another thread count end, so no more than `jobs` processes live."""
+        idle = [lane for lane in self.lanes if lane.idle()]
+        for lane in idle:
+            if lane.threads == threads or threads == 0:
+                return lane
+        for lane in idle:
+            self.close(lane)
+        command = [sys.executable, "-m", "mnist_ae.pipeline.worker", "--serve", str(threads), self.token]
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, bufsize=1, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        lane = Lane(process, threads)
+        self.lanes.append(lane)
+        for stream, out in ((process.stdout, sys.stdout), (process.stderr, sys.stderr)):
+            threading.Thread(target=self.pump, args=(lane, stream, out), daemon=True).start()
+        return lane
 
     def launch(self, step: registry.Step) -> None:
-        others = ", ".join(r.step.name for r in self.running.values())
+        others = ", ".join(self.running)
         print(f"{self.tag(step)} {step.name} — {step.title}{f' (beside {others})' if others else ''}", flush=True)
-        cores = os.cpu_count() or 1
-        threads = (cores if step.alone else max(1, cores // self.jobs)) if self.pipe.uses_tensorflow(step) else 0
-        command = [sys.executable, "-m", "mnist_ae.pipeline.worker", step.name, str(step.script_path), str(threads),
-                   str(self.pipe.error_log(step)), *self.pipe.argv(step)]
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   bufsize=1, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.running[step.name] = Running(step, process, time.perf_counter())
-        for stream, out in ((process.stdout, sys.stdout), (process.stderr, sys.stderr)):
-            threading.Thread(target=self.pump, args=(step.name, stream, out), daemon=True).start()
+        request = {"name": step.name, "script": str(step.script_path), "log": str(self.pipe.error_log(step)),
+                   "args": self.pipe.argv(step)}
+        lane = self.lane_for(self.threads(step))
+        lane.step, lane.began, lane.ended, lane.code = step, time.perf_counter(), 0, 0
+        self.running[step.name] = lane
+        try:
+            lane.process.stdin.write(json.dumps(request) + "\n")
+            lane.process.stdin.flush()
+        except OSError:  # the lane died while idle: its end is reaped as the step's failure
+            pass
 
-    def pump(self, name: str, stream, out) -> None:
+    def pump(self, lane: Lane, stream, out) -> None:
         for line in stream:
-            self.lines.put((name, line.rstrip("\n"), out))
-        self.lines.put((name, None, out))
+            self.lines.put((lane, line.rstrip("\n"), out))
+        self.lines.put((lane, None, out))
 
     def show_output(self, timeout: float) -> None:
         """Print what the steps said (waiting up to `timeout` for a line); reap the ones that ended."""
         try:
-            name, line, out = self.lines.get(timeout=timeout)
+            lane, line, out = self.lines.get(timeout=timeout)
             while True:
-                entry = self.running[name]
                 if line is None:
-                    entry.open_streams -= 1
+                    lane.open_streams -= 1
                 else:
-                    print(f"{self.tag(entry.step)[:-1]} {name}] {line}", file=out, flush=True)
-                name, line, out = self.lines.get_nowait()
+                    said, marker, code = line.partition(self.token)
+                    if said or not marker:
+                        prefix = f"{self.tag(lane.step)[:-1]} {lane.step.name}] " if lane.step else ""
+                        print(prefix + said, file=out, flush=True)
+                    if marker:
+                        lane.ended, lane.code = lane.ended + 1, int(code)
+                lane, line, out = self.lines.get_nowait()
         except queue.Empty:
             pass
-        for name, entry in list(self.running.items()):
-            if entry.open_streams == 0 and entry.process.poll() is not None:
-                del self.running[name]
-                code = entry.process.returncode
-                code = EXIT_INTERRUPTED if code in (EXIT_INTERRUPTED, -signal.SIGINT) else code
-                self.finish(entry.step, code, time.perf_counter() - entry.began)
-                if code != 0 and (self.code == 0 or code == EXIT_INTERRUPTED):
-                    self.code = code
-                    if self.running:
-                        print(f"mnist_ae: starting no more steps; waiting for {', '.join(self.running)} to end",
-                              file=sys.stderr, flush=True)
+        for lane in self.lanes:
+            if lane.step is not None and lane.ended == 2:
+                self.step_ended(lane, lane.code)
+            elif lane.step is not None and lane.open_streams == 0 and lane.process.poll() is not None:
+                died = lane.process.returncode  # the worker ended inside the step (killed, or Ctrl-C)
+                self.step_ended(lane, EXIT_INTERRUPTED if died in (EXIT_INTERRUPTED, -signal.SIGINT)
+                                else died or EXIT_ERROR)
+
+    def step_ended(self, lane: Lane, code: int) -> None:
+        step, took = lane.step, time.perf_counter() - lane.began
+        lane.step = None
+        del self.running[step.name]
+        self.finish(step, code, took)
+        if code != 0 and (self.code == 0 or code == EXIT_INTERRUPTED):
+            self.code = code
+            if self.running:
+                print(f"mnist_ae: starting no more steps; waiting for {', '.join(self.running)} to end",
+                      file=sys.stderr, flush=True)
+
+    def close(self, lane: Lane) -> None:
+        """End an idle lane: its input ends, so its worker returns."""
+        lane.closed = True
+        try:
+            lane.process.stdin.close()
+        except OSError:
+            pass
+
+    def close_all(self) -> None:
+        """End every lane and wait for its process (killed if it does not end in `GRACE_S`)."""
+        for lane in self.lanes:
+            self.close(lane)
+        for lane in self.lanes:
+            try:
+                lane.process.wait(timeout=self.GRACE_S)
+            except subprocess.TimeoutExpired:
+                lane.process.kill()
+                lane.process.wait()
 
     def stop_running(self) -> None:
         """Ctrl-C: let each running step save its checkpoint and stop, then collect them."""
@@ -540,13 +612,13 @@ class SideBySide(InOrder):
             if not forwarded and waited > 1.0:
                 # A terminal's Ctrl-C reaches every process of the job; a signal sent to the runner
                 # alone does not: pass it on, once, to the steps still running.
-                for entry in self.running.values():
-                    if entry.process.poll() is None:
-                        entry.process.send_signal(signal.SIGINT)
+                for lane in self.running.values():
+                    if lane.process.poll() is None:
+                        lane.process.send_signal(signal.SIGINT)
                 forwarded = True
             if waited > self.GRACE_S:
-                for entry in self.running.values():
-                    entry.process.kill()
+                for lane in self.running.values():
+                    lane.process.kill()
             try:
                 self.show_output(0.2)
             except KeyboardInterrupt:
@@ -563,4 +635,6 @@ class SideBySide(InOrder):
             print("mnist_ae: interrupted; stopping the running steps (rerun the same command to go on)",
                   file=sys.stderr, flush=True)
             self.stop_running()
+        finally:
+            self.close_all()
         return self.code
