@@ -15,7 +15,7 @@ from mnist_ae import preprocessing
 from mnist_ae.analysis import evaluation
 from mnist_ae.plots import charts
 from mnist_ae.pipeline.harness import exercise_parser, run_script
-from mnist_ae.training import AEConfig, recipe, train_autoencoder
+from mnist_ae.training import AEConfig, fixed_budget_record, recipe, train_autoencoder
 
 
 def body(run) -> None:
@@ -45,6 +45,7 @@ def body(run) -> None:
         "recipe": recipe(config),
         "model_from_cache": trained.cached,
         "train_seconds": history["train_seconds"],
+        "stopping": fixed_budget_record(history),
         "history": {k: history[k] for k in ("loss", "val_loss")},
     }
     run.save_results("exercise_1", metrics)

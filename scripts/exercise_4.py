@@ -16,7 +16,7 @@ from sklearn.metrics import confusion_matrix
 
 from mnist_ae.plots import charts
 from mnist_ae.pipeline.harness import exercise_parser, run_script
-from mnist_ae.training import ClassifierConfig, train_classifier
+from mnist_ae.training import ClassifierConfig, fixed_budget_record, train_classifier
 
 
 def body(run) -> None:
@@ -42,6 +42,7 @@ def body(run) -> None:
         "shift": config.shift,  # 0: trained and tested on exactly the assignment's images
         "model_from_cache": cached,
         "train_seconds": history["train_seconds"],
+        "stopping": fixed_budget_record(history),
         "history": {k: history[k] for k in ("loss", "val_loss", "accuracy", "val_accuracy")},
     }
     run.save_results("exercise_4", metrics)

@@ -109,6 +109,9 @@ def test_quick_metrics_have_the_documented_keys_and_ranges(quick_run):
     assert sum(map(sum, ex4["confusion_matrix"])) == 512
     assert ex4["test_errors"] == round(512 * (1 - ex4["test_accuracy"]))
     assert len(ex4["history"]["val_loss"]) == 1 and ex4["shift"] == 0  # the assignment's data exactly
+    for fixed in (r(1), ex4):  # a fixed budget's record: one epoch says nothing about convergence
+        assert fixed["stopping"]["epochs_trained"] == fixed["stopping"]["epoch_cap"] == 1
+        assert fixed["stopping"]["converged"] is False and fixed["stopping"]["monitor"] == "val_loss"
     assert r(5)["grid_size"] == 15
     ex6 = r(6)
     for latent in ("latent_2", "high_latent"):

@@ -214,8 +214,8 @@ class Stopping:
 
 def fixed_budget_record(history: dict) -> dict:
     """The stopping record of a model trained for a fixed number of epochs with its rate annealed
-    (exercise 6's VAEs, whose assignment fixes the epochs): whether its test curve had flattened
-    by the last epochs. Nothing stops on the test set; the record only reports.
+    (the exercises' models, whose recipe or assignment fixes the epochs): whether its test curve
+    had flattened by the last epochs. Nothing stops on the test set; the record only reports.
 
     Example:
         >>> fixed_budget_record({"val_loss": [3.0, 2.0, 1.99, 1.985]})["converged"]
