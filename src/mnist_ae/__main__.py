@@ -31,7 +31,7 @@ def main(argv=None) -> int:
     run.add_argument("--from", dest="start", type=step_name, metavar="STEP", help="start at this step")
     run.add_argument("--force", action="store_true", help="rerun steps even when up to date")
     run.add_argument("--jobs", type=int, default=runner.default_jobs(), metavar="J",
-                     help="steps side by side, each in its own process with its share of the cores "
+                     help="steps side by side, in J worker processes with a share of the cores each "
                           "(default %(default)s; 1: in order, in this process; see docs/speed.md)")
     args = parser.parse_args(argv)
     try:
