@@ -1,20 +1,29 @@
-"""A code-size finalist at another dense width: test MSE and time, 14 annealed epochs, one thread.
+"""A code-size finalist at another dense width or batch size: test MSE and time, 14 annealed epochs, one thread.
 
-    python benchmarks/issue23_2026-11-25/hidden_probe.py SIZE HIDDEN   # from the repository root, after run.sh setup
+    python benchmarks/issue23_2026-11-25/hidden_probe.py SIZE HIDDEN [BATCH]   # from the repository root, after run.sh setup
 
-It reads the committed finalist params from report/results/code_size.json and changes only `hidden`.
+It reads the committed finalist params from report/results/code_size.json and changes only `hidden`
+(HIDDEN 0: the finalist's own) and, with BATCH, the batch size, the rate scaled by the square root
+of the batch's growth.
+
+Printed on host4 by `SIZE 0 256`, the two sizes side by side (beside the test suite, so the times
+do not compare): AE32 rate 0.00438: test MSE 0.00372; AE8 rate 0.00546: test MSE 0.01414; both
+flat at 14 epochs (committed finalists at batch 128: 0.00357 and 0.01402).
 """
 import json, sys, time
 from mnist_ae import process
 process.start_tensorflow(1)
-import keras, numpy as np
+import keras
 from mnist_ae import data, preprocessing, training
 from mnist_ae.analysis import evaluation
 from mnist_ae.models import code_models
 from mnist_ae.studies import search
 size, hidden = int(sys.argv[1]), int(sys.argv[2])
 r = json.load(open("report/results/code_size.json"))["finalists"][str(size)]
-params = {**r["params"], "hidden": hidden}
+params = {**r["params"], "hidden": hidden or r["params"]["hidden"]}
+if len(sys.argv) > 3:
+    batch = int(sys.argv[3])
+    params.update(batch_size=batch, learning_rate=params["learning_rate"] * (batch / params["batch_size"]) ** 0.5)
 (x_train, _), (x_test, _) = data.load_mnist(None)
 x = preprocessing.to_unpadded_input(preprocessing.to_model_input(x_train))
 train, val = preprocessing.train_validation_split(len(x))
@@ -26,4 +35,4 @@ h = search.compile_and_fit(ae, params, x[train], x[val], 14, verbose=0, decay=Tr
 took = time.perf_counter() - started
 stop = training.Stopping(patience=params["patience"], cap=14).record(h["val_loss"])
 mse = evaluation.mse(ae.predict(xt, batch_size=1024, verbose=0), xt)
-print(f"AE{size} hidden {hidden}: test MSE {mse:.5f}, {ae.count_params()} params, {took:.1f} s; {stop['stopped']}", flush=True)
+print(f"AE{size} hidden {params['hidden']}, batch {params['batch_size']}: test MSE {mse:.5f}, {ae.count_params()} params, {took:.1f} s; {stop['stopped']}", flush=True)
