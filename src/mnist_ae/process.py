@@ -7,7 +7,8 @@ knows about steps or the pipeline.
 Example::
 
     end_with_parent()              # a killed parent leaves no orphan training on
-    start_tensorflow(threads=1)    # before the first TensorFlow operation
+    start_tensorflow(threads=1)    # before the first TensorFlow operation; Keras's array
+                                   # pipelines without tf.data autotuning
 """
 
 from __future__ import annotations
@@ -55,10 +56,39 @@ def start_tensorflow(threads: int | None = None) -> None:
             tf.config.list_physical_devices()
             tf.constant(0.0) + 1.0  # the first op prints the device lines
             import keras  # noqa: F401
+
+            keras_arrays_without_autotune()
         except Exception:
             sink.seek(0)
             sys.stderr.write(sink.read().decode(errors="replace"))
             raise
+
+
+def keras_arrays_without_autotune() -> None:
+    """Turn tf.data's autotuning off in the input pipelines Keras builds for arrays (`fit`,
+    `evaluate` and `predict` on NumPy data, validation data included).
+
+    Autotuning runs a model thread beside each iterator, and Keras makes an iterator for every
+    epoch, every validation pass and every `predict` call. Destroying one waits for that thread,
+    which, with two trainings side by side on two cores, sleeps for up to seconds: the job's lanes
+    sat idle about a fifth of the time (docs/measurements.md). Autotuning only sizes buffers and
+    parallelism; the batches, their order and so every trained weight stay the same.
+    Keras builds these pipelines in `ArrayDataAdapter.get_tf_dataset`; this wraps it, once.
+    """
+    import tensorflow as tf
+    from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+
+    build = ArrayDataAdapter.get_tf_dataset
+    if getattr(build, "without_autotune", False):
+        return
+
+    def get_tf_dataset(self):
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        return build(self).with_options(options)
+
+    get_tf_dataset.without_autotune = True
+    ArrayDataAdapter.get_tf_dataset = get_tf_dataset
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h

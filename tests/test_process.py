@@ -1,0 +1,49 @@
+"""The training process's set-up: Keras's array pipelines run without tf.data autotuning, and
+that changes no batch and no trained weight."""
+
+import keras
+import numpy as np
+import pytest
+from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+
+from mnist_ae import process
+
+
+@pytest.fixture
+def unpatched(monkeypatch):
+    """`ArrayDataAdapter.get_tf_dataset` as Keras has it, whatever ran before; restored after."""
+    build = ArrayDataAdapter.get_tf_dataset
+    while getattr(build, "without_autotune", False):
+        build = build.__closure__[0].cell_contents  # the wrapped Keras method
+    monkeypatch.setattr(ArrayDataAdapter, "get_tf_dataset", build)
+    return build
+
+
+def trained_weights(x, y):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    model.fit(x, y, epochs=3, batch_size=8, validation_data=(x[:16], y[:16]), verbose=0)  # shuffled batches
+    return model.get_weights(), model.predict(x, batch_size=16, verbose=0)
+
+
+def test_keras_array_pipelines_run_without_autotuning(unpatched):
+    x = np.arange(12, dtype="float32").reshape(6, 2)
+    assert ArrayDataAdapter(x, batch_size=4).get_tf_dataset().options().autotune.enabled is not False
+    process.keras_arrays_without_autotune()
+    process.keras_arrays_without_autotune()  # once: a second call wraps nothing more
+    assert ArrayDataAdapter.get_tf_dataset.__closure__[0].cell_contents is unpatched
+    dataset = ArrayDataAdapter(x, batch_size=4).get_tf_dataset()
+    assert dataset.options().autotune.enabled is False
+    assert [b.numpy().tolist() for b in dataset] == [x[:4].tolist(), x[4:].tolist()]  # the same batches
+
+
+def test_training_and_predictions_are_the_same_without_autotuning(unpatched):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3)).astype("float32")
+    y = x @ np.array([[1.0], [-2.0], [0.5]], dtype="float32")
+    weights, predicted = trained_weights(x, y)
+    process.keras_arrays_without_autotune()
+    weights_after, predicted_after = trained_weights(x, y)
+    assert all(np.array_equal(a, b) for a, b in zip(weights, weights_after))
+    assert np.array_equal(predicted, predicted_after)
