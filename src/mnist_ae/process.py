@@ -1,5 +1,5 @@
-"""The process a training runs in: TensorFlow started quietly with a thread cap, and an end
-tied to the parent's.
+"""The process a training runs in: TensorFlow started quietly with a thread cap, Keras's array
+pipelines without tf.data autotuning, and an end tied to the parent's.
 
 Used by the runner's workers and by the code-size search's trial processes alike; nothing here
 knows about steps or the pipeline.
