@@ -1,6 +1,8 @@
 """The training process's set-up: Keras's array pipelines run without tf.data autotuning, and
 that changes no batch and no trained weight."""
 
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -47,3 +49,15 @@ def test_training_and_predictions_are_the_same_without_autotuning(unpatched):
     weights_after, predicted_after = trained_weights(x, y)
     assert all(np.array_equal(a, b) for a, b in zip(weights, weights_after))
     assert np.array_equal(predicted, predicted_after)
+
+
+def test_a_keras_without_the_adapter_method_runs_on_and_says_so(unpatched, monkeypatch, capsys):
+    message = ("mnist_ae: this Keras has no ArrayDataAdapter.get_tf_dataset; tf.data autotuning stays on "
+               "(steps side by side run slower)\n")
+    monkeypatch.delattr(ArrayDataAdapter, "get_tf_dataset")  # only the abstract base's is left
+    process.keras_arrays_without_autotune()
+    assert capsys.readouterr().err == message
+    assert "get_tf_dataset" not in vars(ArrayDataAdapter)  # nothing installed in its place
+    monkeypatch.setitem(sys.modules, "keras.src.trainers.data_adapters.array_data_adapter", None)  # moved away
+    process.keras_arrays_without_autotune()
+    assert capsys.readouterr().err == message

@@ -56,12 +56,11 @@ def start_tensorflow(threads: int | None = None) -> None:
             tf.config.list_physical_devices()
             tf.constant(0.0) + 1.0  # the first op prints the device lines
             import keras  # noqa: F401
-
-            keras_arrays_without_autotune()
         except Exception:
             sink.seek(0)
             sys.stderr.write(sink.read().decode(errors="replace"))
             raise
+    keras_arrays_without_autotune()
 
 
 def keras_arrays_without_autotune() -> None:
@@ -73,12 +72,21 @@ def keras_arrays_without_autotune() -> None:
     which, with two trainings side by side on two cores, sleeps for up to seconds: the job's lanes
     sat idle about a fifth of the time (docs/measurements.md). Autotuning only sizes buffers and
     parallelism; the batches, their order and so every trained weight stay the same.
-    Keras builds these pipelines in `ArrayDataAdapter.get_tf_dataset`; this wraps it, once.
+    Keras builds these pipelines in `ArrayDataAdapter.get_tf_dataset`, an internal of Keras; this
+    wraps it, once. Where a Keras version has moved it, the run goes on as before, only slower
+    side by side, and says so in one line (`tests/test_process.py` fails on such a version).
     """
     import tensorflow as tf
-    from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
 
-    build = ArrayDataAdapter.get_tf_dataset
+    try:
+        from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+    except ImportError:
+        ArrayDataAdapter = None
+    build = vars(ArrayDataAdapter).get("get_tf_dataset") if ArrayDataAdapter else None  # its own, not inherited
+    if build is None:
+        print("mnist_ae: this Keras has no ArrayDataAdapter.get_tf_dataset; tf.data autotuning stays on "
+              "(steps side by side run slower)", file=sys.stderr)
+        return
     if getattr(build, "without_autotune", False):
         return
 
