@@ -44,14 +44,13 @@ def serve(token: str, requests=None) -> int:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     process.end_with_parent()
-    if argv[0] == "--serve":
-        threads, token = int(argv[1]), argv[2]
-        if threads:
-            process.start_tensorflow(threads)
-        return serve(token)
-    name, script, threads, log, *args = argv
-    if int(threads):
-        process.start_tensorflow(int(threads))
+    serving = argv[0] == "--serve"
+    threads = int(argv[1] if serving else argv[2])
+    if threads:
+        process.start_tensorflow(threads)
+    if serving:
+        return serve(token=argv[2])
+    name, script, _, log, *args = argv
     return runner.run_step(name, Path(script), args, Path(log))
 
 
