@@ -105,7 +105,7 @@ def test_the_full_network_keeps_the_convolutions_and_drops_out_before_its_head(e
     _, trainable = finetune.build(encoder, finetune.variants(encoder)["all fine-tuned + 3 dense"], shift=2)
     names = [layer.name for layer in trainable.layers]
     assert names[:2] == ["features", "shift"] and "enc_conv2_act" in names and "enc_dense1" not in names
-    assert [layer.rate for layer in trainable.layers if isinstance(layer, keras.layers.Dropout)] == [0.3, 0.3, 0.3]
+    assert [layer.rate for layer in trainable.layers if isinstance(layer, keras.layers.Dropout)] == [0.1, 0.1, 0.1]
     conv = keras.Model(trainable.input, trainable.get_layer("flatten").output)
     np.testing.assert_allclose(conv.predict(images, verbose=0),
                                keras.Model(encoder.input, encoder.get_layer("flatten").output).predict(images, verbose=0),
