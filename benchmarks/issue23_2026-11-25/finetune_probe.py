@@ -10,7 +10,7 @@ Printed on host4 by `rotate 10 SEED`, seeds 0 and 1 side by side (the study's co
 patience 3, watched from epoch 16), against 98.99 % validation / 99.11 % test without rotations:
 seed 0: val 98.89 %, test 99.14 %, 23 epochs; seed 1: val 98.73 %, test 99.01 %, 20 epochs.
 
-Printed on host4 by `recipe` (2026-11-25, 11:40-12:00 UTC, two probes at a time, the committed AE32
+Printed on host4 by `recipe` (2026-11-25, 11:15-11:28 UTC, two probes at a time, the committed AE32
 retrained into the cache with its own settings: validation MSE 0.0036682, the committed value):
 dropout 0.3 (then the default), seeds 0 / 1 / 2: val 98.99 / 98.93 / 98.93 %, test 99.11 / 99.08 / 99.09 %;
 dropout=0.1: val 99.12 / 99.25 / 99.13 %, test 99.23 / 99.24 / 99.27 % (seed 1 reached the cap of 30 still
