@@ -200,6 +200,66 @@ def test_ctrl_c_says_how_many_epochs_are_checkpointed_and_a_rerun_resumes(tmp_pa
     assert record["resumed_from_epoch"] == 2 and len(record["loss"]) == 4
 
 
+def overshooting_run(tmp_path, extra=()):
+    """A real early-stopped training: full-batch SGD at a rate that overshoots more every step, so
+    the first epoch is the best and patience 2 stops it after epoch 3, restoring epoch 1's weights.
+    Returns (model, record, stopping record)."""
+    model, x, y = tiny_regression()
+    model.compile(keras.optimizers.SGD(1.5), loss="mse")
+    rule = training.Stopping(patience=2, cap=10)
+    record = training.fit(model, x, y, epochs=10, batch_size=10, validation_data=(x, y), checkpoint_dir=tmp_path,
+                          callbacks=(rule.callback(), *extra), verbose=0)
+    return model, record, rule.record(record["val_loss"])
+
+
+def comparable(record):
+    return {k: v for k, v in record.items() if k != "resumed_from_epoch"}
+
+
+@pytest.mark.parametrize("interrupt_before_epoch", [2, 3])
+def test_a_resumed_early_stopped_training_ends_as_an_uninterrupted_one(tmp_path, interrupt_before_epoch):
+    whole, whole_record, whole_stop = overshooting_run(tmp_path / "whole")
+    assert whole_stop["epochs_trained"] == 3 and whole_stop["best_epoch"] == 1
+    # Ctrl-C after epoch 2 (past the best epoch, one epoch of patience used) or after epoch 3 (the
+    # epoch early stopping ended the run at: a rerun must train no further).
+    with pytest.raises(training.Interrupted, match=f"after epoch {interrupt_before_epoch} of 10"):
+        if interrupt_before_epoch < 3:
+            overshooting_run(tmp_path / "cut", extra=(InterruptAt(interrupt_before_epoch),))
+        else:
+            overshooting_run(tmp_path / "cut", extra=(InterruptAtTheEnd(),))
+    resumed, record, stop = overshooting_run(tmp_path / "cut")
+    assert record["resumed_from_epoch"] == interrupt_before_epoch
+    assert comparable(record) == comparable(whole_record) and stop == whole_stop
+    for a, b in zip(resumed.get_weights(), whole.get_weights()):
+        np.testing.assert_array_equal(a, b)  # epoch 1's weights, bit for bit, in both runs
+
+
+def test_a_checkpoint_keeps_only_its_newest_files(tmp_path):
+    with pytest.raises(training.Interrupted):
+        overshooting_run(tmp_path, extra=(InterruptAt(2),))
+    state = json.loads((tmp_path / training.STATE_FILE).read_text())
+    assert state["early_stopping"][0]["wait"] == 1 and state["early_stopping"][0]["best_epoch"] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [training.STATE_FILE, state["weights"], state["early_stopping"][0]["best_weights"]])
+
+
+class InterruptAtTheEnd(keras.callbacks.Callback):
+    """Presses Ctrl-C as training ends: after the last epoch's checkpoint, before the model is saved."""
+
+    def on_train_end(self, logs=None):
+        raise KeyboardInterrupt
+
+
+def test_a_checkpoint_without_the_runs_early_stopping_is_refused(tmp_path):
+    with pytest.raises(training.Interrupted):
+        overshooting_run(tmp_path, extra=(InterruptAt(2),))
+    model, x, y = tiny_regression()
+    model.compile(keras.optimizers.SGD(1.5), loss="mse")
+    with pytest.raises(ValueError, match="holds 1 early stopping state\\(s\\) where this run has 0"):
+        training.fit(model, x, y, epochs=10, batch_size=10, validation_data=(x, y), checkpoint_dir=tmp_path,
+                     verbose=0)
+
+
 def test_ctrl_c_without_checkpoints_says_a_rerun_starts_again():
     model, x, y = tiny_regression()
     model.compile(keras.optimizers.SGD(0.01), loss="mse")

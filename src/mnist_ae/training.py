@@ -227,17 +227,47 @@ def fixed_budget_record(history: dict) -> dict:
 
 STATE_FILE = "state.json"  # names the newest checkpoint of a `fit(..., checkpoint_dir=...)` run
 
+# What an `EarlyStopping` knows at the end of an epoch besides its best weights: saved with each
+# checkpoint so a resumed run stops where an uninterrupted one would, on the same best epoch.
+EARLY_STOPPING_STATE = ("wait", "best", "best_epoch", "stopped_epoch")
+
+
+def _plain(value):
+    """A callback's number as JSON can hold it (NumPy scalars, infinities as floats; None stays)."""
+    return None if value is None else float(value) if isinstance(value, (float, np.floating)) else int(value)
+
 
 class EpochCheckpoint(keras.callbacks.Callback):
-    """After every epoch, save weights + optimizer state and the record so far into `directory`.
+    """After every epoch, save weights + optimizer state, the record so far and the state of the
+    run's early stopping into `directory`; at the start of a resumed run, put that state back.
 
-    Each epoch's weights go to a new file and `state.json`, written after them, names the file:
-    a kill at any moment leaves a consistent pair (older files are removed after the switch).
+    Each epoch's files are new (its weights, and the best weights each `EarlyStopping` keeps) and
+    `state.json`, written after them, names them: a kill at any moment leaves a consistent set
+    (older files are removed after the switch). It must come after the `stopping` callbacks in
+    the list Keras gets, so that it saves what they decided at the epoch's end and restores their
+    state after their own `on_train_begin` has reset it. Keras's `BackupAndRestore` saves the
+    weights, optimizer and epoch only: its resumed `EarlyStopping` starts afresh.
     """
 
-    def __init__(self, directory: Path, iterations: IterationLoss, record: dict):
+    def __init__(self, directory: Path, iterations: IterationLoss, record: dict,
+                 stopping: tuple[keras.callbacks.EarlyStopping, ...] = (), restored: dict | None = None):
         super().__init__()
         self.directory, self.iterations, self.record = Path(directory), iterations, record
+        self.stopping, self.restored = tuple(stopping), restored
+
+    def on_train_begin(self, logs=None):
+        if self.restored is None:
+            return
+        saved = self.restored.get("early_stopping", [])
+        if len(saved) != len(self.stopping):
+            raise ValueError(f"the checkpoint in {self.directory} holds {len(saved)} early stopping state(s) where "
+                             f"this run has {len(self.stopping)}; delete that folder to train afresh")
+        for callback, state in zip(self.stopping, saved):
+            for name in EARLY_STOPPING_STATE:
+                setattr(callback, name, state[name])
+            if state["best_weights"] is not None:
+                with np.load(self.directory / state["best_weights"]) as arrays:
+                    callback.best_weights = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
 
     def on_epoch_end(self, epoch, logs=None):
         if not all(math.isfinite(float(v)) for v in (logs or {}).values()):
@@ -247,28 +277,36 @@ class EpochCheckpoint(keras.callbacks.Callback):
         weights = self.directory / f"epoch-{epoch + 1}.weights.h5"
         with atomic_write(weights) as tmp:
             self.model.save_weights(tmp)
-        state = {"epoch": epoch + 1, "weights": weights.name,
+        stopping = []
+        for i, callback in enumerate(self.stopping):
+            best = None
+            if callback.best_weights is not None:
+                best = f"epoch-{epoch + 1}.best-{i}.npz"
+                with atomic_write(self.directory / best) as tmp, open(tmp, "wb") as f:
+                    np.savez(f, *callback.best_weights)
+            stopping.append({**{n: _plain(getattr(callback, n)) for n in EARLY_STOPPING_STATE}, "best_weights": best})
+        state = {"epoch": epoch + 1, "weights": weights.name, "stopped": bool(self.model.stop_training),
+                 "early_stopping": stopping,
                  "record": {**self.record, "iteration_loss": self.iterations.losses,
                             "iteration_step": self.iterations.steps}}
         with atomic_write(self.directory / STATE_FILE) as tmp:
             tmp.write_text(json.dumps(state))
-        for old in self.directory.glob("epoch-*.weights.h5"):
-            if old != weights:
+        kept = {weights.name, *(s["best_weights"] for s in stopping)}
+        for old in [*self.directory.glob("epoch-*.weights.h5"), *self.directory.glob("epoch-*.best-*.npz")]:
+            if old.name not in kept:
                 old.unlink()
 
 
-def resume(model, directory: Path) -> tuple[int, dict]:
-    """Restore weights and optimizer state from an `EpochCheckpoint` folder.
-
-    Returns `(epochs_done, record_so_far)`; `(0, {})` when there is nothing to resume.
-    """
+def resume(model, directory: Path) -> dict | None:
+    """Restore weights and optimizer state from an `EpochCheckpoint` folder; its `state.json`
+    (`epoch`, `record`, `stopped`, `early_stopping`), or None when there is nothing to resume."""
     state_path = Path(directory) / STATE_FILE
     if not state_path.is_file():
-        return 0, {}
+        return None
     state = json.loads(state_path.read_text())
     model.optimizer.build(model.trainable_variables)  # so its saved variables have a place
     model.load_weights(Path(directory) / state["weights"])
-    return state["epoch"], state["record"]
+    return state
 
 
 def fit(model, x, y, *, epochs: int, batch_size: int, validation_data=None, checkpoint_dir=None,
@@ -278,21 +316,29 @@ def fit(model, x, y, *, epochs: int, batch_size: int, validation_data=None, chec
     With `validation_data` the validation set is evaluated after every epoch, so the returned
     JSON-able history has both train and test curves. With `checkpoint_dir`, every finished
     epoch is checkpointed there and a rerun continues from the last one (the record says
-    `resumed_from_epoch`). `callbacks` are added to the project's own (e.g. early stopping or a
-    pruning callback). Ctrl-C raises `Interrupted` saying how many epochs are safe.
+    `resumed_from_epoch`), its `EarlyStopping` callbacks where they were: the same best weights,
+    best value and patience count, and a run that had already stopped trains no further.
+    `callbacks` are added to the project's own (e.g. early stopping or a pruning callback).
+    Ctrl-C raises `Interrupted` saying how many epochs are safe.
     """
-    done, record = (0, {}) if checkpoint_dir is None else resume(model, checkpoint_dir)
+    state = None if checkpoint_dir is None else resume(model, checkpoint_dir)
+    done, record = (0, {}) if state is None else (state["epoch"], state["record"])
     iterations = IterationLoss(batch_size, len(x))
     iterations.losses = list(record.pop("iteration_loss", []))
     iterations.steps = list(record.pop("iteration_step", []))
     own = [iterations, keras.callbacks.TerminateOnNaN()]
+    last = []
     if checkpoint_dir is not None:
         Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
-        own.append(EpochCheckpoint(checkpoint_dir, iterations, record))
+        stopping = tuple(c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping))
+        last.append(EpochCheckpoint(checkpoint_dir, iterations, record, stopping, restored=state))
+    # A run that early stopping had ended is only finished: no epoch runs, and Keras's
+    # `on_train_end` puts the best weights back as it would have.
+    until = done if state is not None and state.get("stopped") else epochs
     try:
         history = model.fit(
-            x, y, epochs=epochs, initial_epoch=done, batch_size=batch_size, validation_data=validation_data,
-            verbose=verbose, callbacks=[*own, *callbacks],
+            x, y, epochs=until, initial_epoch=done, batch_size=batch_size, validation_data=validation_data,
+            verbose=verbose, callbacks=[*own, *callbacks, *last],
         )
     except KeyboardInterrupt:
         if checkpoint_dir is None:
@@ -300,8 +346,8 @@ def fit(model, x, y, *, epochs: int, batch_size: int, validation_data=None, chec
             raise Interrupted(f"interrupted after epoch {finished} of {epochs} (not checkpointed: a rerun "
                               "starts this training again)") from None
         # What is safe is what the checkpoint names (the interrupt may land between its write and Keras's log).
-        state = Path(checkpoint_dir) / STATE_FILE
-        finished = json.loads(state.read_text())["epoch"] if state.is_file() else 0
+        state_path = Path(checkpoint_dir) / STATE_FILE
+        finished = json.loads(state_path.read_text())["epoch"] if state_path.is_file() else 0
         raise Interrupted(f"interrupted after epoch {finished} of {epochs}; rerun the same command to resume "
                           "from there") from None
     # TerminateOnNaN ends the epoch it fires in, and Keras still logs that epoch's loss.
