@@ -20,7 +20,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from mnist_ae import preprocessing
+from mnist_ae import preprocessing, process
 from mnist_ae.analysis import embedding, evaluation
 from mnist_ae.models import code_models
 from mnist_ae.plots import latent_plots
@@ -43,16 +43,6 @@ def pc_labels(ratios, short: bool = False) -> tuple[str, ...]:
     """Axis labels naming each principal component's share of the variance: "PC 1 (23 % of variance)"."""
     tail = " %" if short else " % of variance"
     return tuple(f"PC {i} ({100 * r:.0f}{tail})" for i, r in enumerate(ratios, start=1))
-
-
-def cpu_share() -> int | None:
-    """Threads this step may use: TensorFlow's cap when the runner set one (its share of the
-    cores), else None (all). scikit-learn's OpenMP t-SNE is held to it too: beyond its share it
-    competes with the step beside it, and its threads' spin-waits made a 500-code t-SNE take
-    over a minute on a busy 2-core machine."""
-    import tensorflow as tf
-
-    return tf.config.threading.get_intra_op_parallelism_threads() or None
 
 
 def measure_title(name: str, view: str, sep: dict) -> str:
@@ -120,7 +110,7 @@ def body(run) -> None:
         raise ValueError(f"--perplexity {run.args.perplexity} must be below the {len(subsample)} t-SNE samples")
 
     metrics, figures = {"code_sizes": list(run.args.sizes)}, []
-    threads = cpu_share()
+    threads = process.core_share()
     for size in run.args.sizes:
         with threadpool_limits(limits=threads, user_api="openmp"):
             size_metrics, size_figures = explore(run, study, size, images, subsample)

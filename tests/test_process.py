@@ -1,5 +1,5 @@
-"""The training process's set-up: Keras's array pipelines run without tf.data autotuning, and
-that changes no batch and no trained weight."""
+"""The training process's set-up: the same threads per operation in every process, and Keras's array
+pipelines without tf.data autotuning, which changes no batch and no trained weight."""
 
 import sys
 
@@ -61,3 +61,46 @@ def test_a_keras_without_the_adapter_method_runs_on_and_says_so(unpatched, monke
     monkeypatch.setitem(sys.modules, "keras.src.trainers.data_adapters.array_data_adapter", None)  # moved away
     process.keras_arrays_without_autotune()
     assert capsys.readouterr().err == message
+
+
+# A training run in a fresh process whose TensorFlow `process.start_tensorflow` started with a
+# given core share (None: a direct run's every core; 1: a lane's share beside another step).
+SHARED_TRAINING = """
+import hashlib, sys
+from mnist_ae import process
+process.start_tensorflow(None if sys.argv[1] == "all" else int(sys.argv[1]))
+import keras, numpy as np, tensorflow as tf
+keras.utils.set_random_seed(0)
+x = np.random.default_rng(0).random((256, 16, 16, 1), dtype=np.float32)
+model = keras.Sequential([keras.Input((16, 16, 1)), keras.layers.Conv2D(16, 3, padding="same", activation="relu"),
+                          keras.layers.Flatten(), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(256)])
+model.compile("adam", "mse")
+model.fit(x, x.reshape(256, -1), epochs=2, batch_size=32, verbose=0)
+digest = hashlib.sha256(b"".join(w.tobytes() for w in model.get_weights())).hexdigest()
+print(tf.config.threading.get_intra_op_parallelism_threads(), tf.config.threading.get_inter_op_parallelism_threads(),
+      digest)
+"""
+
+
+def test_a_model_trains_to_the_same_weights_whatever_share_of_the_cores_its_process_has():
+    # TensorFlow splits an operation's sums between the operation's threads: before every process
+    # ran OP_THREADS per operation, a direct run (every core) and a lane (one) trained two models.
+    import subprocess
+
+    runs = {share: subprocess.run([sys.executable, "-c", SHARED_TRAINING, share], capture_output=True, text=True,
+                                  check=True).stdout.split() for share in ("all", "1", "2")}
+    assert runs["1"][:2] == [str(process.OP_THREADS), "1"] and runs["2"][:2] == [str(process.OP_THREADS), "2"]
+    assert runs["all"][0] == str(process.OP_THREADS)
+    assert runs["all"][2] == runs["1"][2] == runs["2"][2]
+
+
+def test_starting_tensorflow_again_changes_nothing_and_says_what_it_cannot_set(monkeypatch, capsys):
+    # This test process already runs TensorFlow (with its default threads): the count cannot be
+    # set any more, and one line says so instead of a silent difference.
+    monkeypatch.setattr(process, "_started", False)
+    monkeypatch.setattr(process, "op_threads", lambda: 0)
+    process.start_tensorflow(1)
+    assert capsys.readouterr().err == ("mnist_ae: TensorFlow was already running with all threads per operation; "
+                                       f"models trained in this process may differ from the job's ({process.OP_THREADS})\n")
+    process.start_tensorflow(1)  # started: nothing more is said
+    assert capsys.readouterr().err == ""

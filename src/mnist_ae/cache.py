@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from mnist_ae.atomic import atomic_write
+from mnist_ae.process import OP_THREADS  # another count trains another model: part of every key
 
 if TYPE_CHECKING:  # keras is heavy; the report builder imports this module without it
     import keras
@@ -40,7 +41,7 @@ class CacheError(ValueError):
 
 
 def settings_key(name: str, settings: dict, parent: str | None = None) -> str:
-    """Short stable hash of `settings` plus the code version, e.g. `ae-3f2a9c1d0b7e`.
+    """Short stable hash of `settings` plus the code version and `OP_THREADS`, e.g. `ae-3f2a9c1d0b7e`.
 
     `parent` is the key of the model this one starts from (fine-tuning): another parent, or a
     retrained parent with another key, gives another key.
@@ -52,7 +53,8 @@ def settings_key(name: str, settings: dict, parent: str | None = None) -> str:
         False
     """
     extra = {} if parent is None else {"parent": parent}
-    blob = json.dumps({"name": name, "code_version": CODE_VERSION, **settings, **extra}, sort_keys=True)
+    blob = json.dumps({"name": name, "code_version": CODE_VERSION, "op_threads": OP_THREADS, **settings, **extra},
+                      sort_keys=True)
     return f"{name}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 

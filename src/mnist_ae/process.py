@@ -1,5 +1,6 @@
-"""The process a training runs in: TensorFlow started quietly with a thread cap, Keras's array
-pipelines without tf.data autotuning, and an end tied to the parent's.
+"""The process a training runs in: TensorFlow started quietly with the recipe's threads per
+operation and a cap on the cores, Keras's array pipelines without tf.data autotuning, and an end
+tied to the parent's.
 
 Used by the runner's workers and by the code-size search's trial processes alike; nothing here
 knows about steps or the pipeline.
@@ -7,8 +8,9 @@ knows about steps or the pipeline.
 Example::
 
     end_with_parent()              # a killed parent leaves no orphan training on
-    start_tensorflow(threads=1)    # before the first TensorFlow operation; Keras's array
-                                   # pipelines without tf.data autotuning
+    start_tensorflow(threads=1)    # before the first TensorFlow operation: OP_THREADS per
+                                   # operation, one at a time; Keras's array pipelines without
+                                   # tf.data autotuning
 """
 
 from __future__ import annotations
@@ -36,19 +38,35 @@ def captured_stderr():
             os.close(saved)
 
 
+# Threads of one TensorFlow operation, the same in every process that trains: part of every
+# recipe. TensorFlow's CPU kernels split an operation's sums between its threads, so one recipe
+# trained at 1 and at 2 threads per operation gives two different models; the number of
+# operations run at once (inter-op) does not change the weights. Measured in docs/reproducibility.md.
+OP_THREADS = 1
+
+
 def start_tensorflow(threads: int | None = None) -> None:
     """Import TensorFlow once with its C++ start-up lines hidden; show them only if it fails.
 
-    `threads` caps the threads of one operation and of operations run at once (None: all cores).
+    Every operation runs on `OP_THREADS` threads; `threads` caps the operations run at once (None:
+    all cores), which sets the process's share of the cores without changing what it computes.
+    Called again in the same process it does nothing. Where TensorFlow had already run an operation
+    with another thread count (a test, a notebook), the count can no longer be set: one line says so.
     """
+    global _started
+    if _started:
+        return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with captured_stderr() as sink:
         try:
             import tensorflow as tf
 
-            if threads:  # before the first operation, or TensorFlow refuses
-                tf.config.threading.set_intra_op_parallelism_threads(threads)
-                tf.config.threading.set_inter_op_parallelism_threads(threads)
+            try:  # before the first operation, or TensorFlow refuses
+                tf.config.threading.set_intra_op_parallelism_threads(OP_THREADS)
+                if threads:
+                    tf.config.threading.set_inter_op_parallelism_threads(threads)
+            except RuntimeError:
+                pass  # already initialised: said below, outside the captured stream
 
             # Python-side advice (e.g. "triggered tf.function retracing" when figures predict on
             # batches of other sizes) is noise for a person following the steps.
@@ -60,7 +78,29 @@ def start_tensorflow(threads: int | None = None) -> None:
             sink.seek(0)
             sys.stderr.write(sink.read().decode(errors="replace"))
             raise
+    if op_threads() != OP_THREADS:
+        print(f"mnist_ae: TensorFlow was already running with {op_threads() or 'all'} threads per operation; "
+              f"models trained in this process may differ from the job's ({OP_THREADS})", file=sys.stderr)
+    _started = True
     keras_arrays_without_autotune()
+
+
+_started = False
+
+
+def op_threads() -> int:
+    """TensorFlow's threads per operation in this process (0: TensorFlow's default, every core)."""
+    import tensorflow as tf
+
+    return tf.config.threading.get_intra_op_parallelism_threads()
+
+
+def core_share() -> int | None:
+    """The cores this process may keep busy: the operations TensorFlow may run at once when a
+    cap was set (a lane's share), else None (all)."""
+    import tensorflow as tf
+
+    return tf.config.threading.get_inter_op_parallelism_threads() or None
 
 
 def keras_arrays_without_autotune() -> None:

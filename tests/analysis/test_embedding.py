@@ -91,15 +91,19 @@ def test_pca_grid_needs_two_components():
         embedding.pca_grid(fitted, np.hstack([embedded, embedded]))
 
 
-# 3-D Barnes-Hut t-SNE flings a few of so few points far out (scikit-learn 1.9: 56 of 60 keep a
-# neighbour of their blob; with thousands of codes it matches 2-D), hence the lower bar.
-@pytest.mark.parametrize("dims, bar", [(2, 1.0), (3, 0.85)])
-def test_tsne_embeds_a_small_set_and_keeps_blobs_apart(dims, bar):
-    codes, labels = blobs(n_per_class=20, classes=3, spread=0.5)
-    embedded = embedding.tsne(codes, dims, seed=0, perplexity=5)
-    assert embedded.shape == (60, dims) and np.all(np.isfinite(embedded))
-    assert embedding.separation(embedded, labels)["knn1_accuracy"] >= bar  # chance: 1/3
-    np.testing.assert_allclose(embedded, embedding.tsne(codes, dims, seed=0, perplexity=5), atol=1e-5)  # seeded
+# Enough points that t-SNE's neighbourhoods are its own, not a handful of points Barnes-Hut flings
+# far out: with 20 a blob (perplexity 5) the 3-D accuracy was 0.73-0.95 over data seeds 0-7, and
+# seed 0 gave 0.833 on an Intel host where an AMD one passed 0.85. With 100 a blob (perplexity 15)
+# every seed 0-7, at one and two OpenMP threads, kept 2-D at 1.0 and 3-D at 0.993-1.0 (at most 2
+# of 300 points misplaced); the bar allows 15, and chance is 1/3.
+@pytest.mark.parametrize("dims", [2, 3])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_tsne_embeds_a_small_set_and_keeps_blobs_apart(dims, seed):
+    codes, labels = blobs(n_per_class=100, classes=3, spread=0.5, seed=seed)
+    embedded = embedding.tsne(codes, dims, seed=0, perplexity=15)
+    assert embedded.shape == (300, dims) and np.all(np.isfinite(embedded))
+    assert embedding.separation(embedded, labels)["knn1_accuracy"] >= 0.95
+    np.testing.assert_allclose(embedded, embedding.tsne(codes, dims, seed=0, perplexity=15), atol=1e-5)  # seeded
 
 
 def test_tsne_refuses_what_it_cannot_do():

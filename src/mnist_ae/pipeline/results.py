@@ -12,10 +12,11 @@ import math
 import os
 import platform
 import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 
-from mnist_ae import paths
+from mnist_ae import paths, process
 from mnist_ae.atomic import atomic_write
 
 LIBRARIES = ("tensorflow", "keras", "numpy", "scikit-learn", "matplotlib", "optuna")
@@ -83,6 +84,8 @@ def provenance(args, *, n_train: int, n_test: int, wall_time_s: float) -> dict:
         "wall_time_s": round(wall_time_s, 2),
         "versions": library_versions(),
         "machine": machine(),
+        # Threads per TensorFlow operation (part of every model's recipe; 0 would be TensorFlow's default).
+        "op_threads": process.op_threads() if "tensorflow" in sys.modules else None,
     }
 
 

@@ -505,7 +505,9 @@ class SideBySide(InOrder):
         return {name: now - lane.began for name, lane in self.running.items()}
 
     def threads(self, step: registry.Step) -> int:
-        """TensorFlow's threads for `step`: every core alone, its share beside others, 0 without it."""
+        """TensorFlow's core share for `step` (operations at once; each runs on `process.OP_THREADS`
+        threads whatever the share, so the share changes no number): every core alone, its share
+        beside others, 0 without it."""
         if not self.pipe.uses_tensorflow(step):
             return 0
         cores = os.cpu_count() or 1

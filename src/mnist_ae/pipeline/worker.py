@@ -8,8 +8,9 @@ then runs the steps the runner sends it, one JSON line each on its standard inpu
 Starting Python, TensorFlow and the plotting and learning libraries takes a few seconds, once per
 lane instead of once per step (docs/measurements.md). The small networks here keep two cores only
 partly busy; two trainings on one core each get more done than two in turn on both (benchmark:
-~1.2-1.6x on a 2-core machine). `THREADS` 0 leaves TensorFlow alone (steps that do not train, and
-the runner's tests).
+~1.2-1.6x on a 2-core machine). `THREADS` caps the operations run at once; every operation runs
+on `process.OP_THREADS` threads in every process, so a lane trains the same weights as a direct run.
+`THREADS` 0 leaves TensorFlow alone (steps that do not train, and the runner's tests).
 
 `python -m mnist_ae.pipeline.worker NAME SCRIPT THREADS LOG [ARGS...]` runs one step that way and
 exits: how one step is timed alone on one thread.
