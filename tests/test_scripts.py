@@ -76,8 +76,9 @@ def test_the_quick_run_summary_and_a_second_run_that_reuses_everything(quick_run
     assert (dirs["figures"].parent / "report.pdf").read_bytes()[:5] == b"%PDF-"
     assert runner.run(["all"], pipeline=pipeline(dirs)) == 0
     again = json.loads((dirs["results"] / "pipeline.json").read_text())
-    assert {s["status"] for s in again["steps"]} == {"reused"}
-    assert again["total_wall_time_s"] < 30
+    # Reused steps run nothing (each is recorded at 0 s); how long the check itself takes is the
+    # host's, not the code's (a bound on it was a timed test).
+    assert {s["status"] for s in again["steps"]} == {"reused"} and {s["wall_time_s"] for s in again["steps"]} == {0.0}
 
 
 def test_quick_benchmark_counts_and_compares(quick_run):
