@@ -100,7 +100,8 @@ def test_starting_tensorflow_again_changes_nothing_and_says_what_it_cannot_set(m
     monkeypatch.setattr(process, "_started", False)
     monkeypatch.setattr(process, "op_threads", lambda: 0)
     process.start_tensorflow(1)
-    assert capsys.readouterr().err == ("mnist_ae: TensorFlow was already running with all threads per operation; "
-                                       f"models trained in this process may differ from the job's ({process.OP_THREADS})\n")
+    assert capsys.readouterr().err == (
+        "mnist_ae: TensorFlow was already running with all threads per operation; "
+        f"models trained in this process may differ from the job's ({process.OP_THREADS})\n")
     process.start_tensorflow(1)  # started: nothing more is said
     assert capsys.readouterr().err == ""

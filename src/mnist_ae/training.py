@@ -261,7 +261,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
         saved = self.restored.get("early_stopping", [])
         if len(saved) != len(self.stopping):
             raise ValueError(f"the checkpoint in {self.directory} holds {len(saved)} early stopping state(s) where "
-                             f"this run has {len(self.stopping)}; delete that folder to train afresh")
+                             f"this run has {len(self.stopping)}; delete that folder (or rerun with --retrain) "
+                             "to train afresh")
         for callback, state in zip(self.stopping, saved):
             for name in EARLY_STOPPING_STATE:
                 setattr(callback, name, state[name])
