@@ -1,6 +1,7 @@
 """The training process's set-up: the same threads per operation in every process, and Keras's array
 pipelines without tf.data autotuning, which changes no batch and no trained weight."""
 
+import subprocess
 import sys
 
 import keras
@@ -85,8 +86,6 @@ print(tf.config.threading.get_intra_op_parallelism_threads(), tf.config.threadin
 def test_a_model_trains_to_the_same_weights_whatever_share_of_the_cores_its_process_has():
     # TensorFlow splits an operation's sums between the operation's threads: before every process
     # ran OP_THREADS per operation, a direct run (every core) and a lane (one) trained two models.
-    import subprocess
-
     runs = {share: subprocess.run([sys.executable, "-c", SHARED_TRAINING, share], capture_output=True, text=True,
                                   check=True).stdout.split() for share in ("all", "1", "2")}
     assert runs["1"][:2] == [str(process.OP_THREADS), "1"] and runs["2"][:2] == [str(process.OP_THREADS), "2"]
