@@ -28,7 +28,6 @@ from mnist_ae import training
 from mnist_ae.analysis import flops
 from mnist_ae.models import constrained, vae
 from mnist_ae.pipeline.harness import QUICK, exercise_parser, positive_int, run_script
-from mnist_ae.training import AEConfig
 
 MATMUL_SIZE = 2048
 # Timed chunk per contender and repeat: whole calls of the compiled train function (ae: 4 calls of
@@ -80,7 +79,7 @@ def body(run) -> None:
     if args.jit_compile != "default":
         training.JIT_COMPILE = args.jit_compile == "on"
     chunks = dict(zip(("ae", "vae"), QUICK.benchmark_images)) if args.quick else FULL_CHUNKS
-    ae_config, vae_config = AEConfig(seed=args.seed), training.vae_recipe(2, seed=args.seed)
+    ae_config, vae_config = run.recipe("ex1_ae"), run.recipe("vae_2d")
     x_ae, x_vae = run.x_train[: chunks["ae"]], run.x_train[: chunks["vae"]]
 
     ae = interleaved_images_per_s(project_and_baseline(constrained.build_autoencoder, ae_config, x_ae, x_ae, loss="mse"),
@@ -114,7 +113,7 @@ def body(run) -> None:
 
 
 def main(argv=None) -> int:
-    parser = exercise_parser(__doc__, AEConfig())
+    parser = exercise_parser(__doc__, recipes=("ex1_ae", "vae_2d"))
     parser.add_argument("--repeats", type=positive_int, default=3, help="timed calls per contender (median)")
     parser.add_argument("--jit-compile", choices=["default", "on", "off"], default="default",
                         help="XLA for the project's path: the project's setting (training.JIT_COMPILE), or force it")

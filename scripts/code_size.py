@@ -20,7 +20,6 @@ import mnist_ae.pipeline.quiet_start  # noqa: F401  (first: TensorFlow starts qu
 
 import dataclasses
 
-import keras
 import numpy as np
 from optuna.trial import TrialState
 
@@ -37,38 +36,19 @@ REFERENCES = {"reference_ae8": 0.01055, "reference_ae32": 0.0044, "hinton_2006_3
 TARGETS = {"8": 0.0105, "32": 0.0038}
 
 
-@dataclasses.dataclass(frozen=True)
-class Defaults:  # what exercise_parser reads: --epochs caps the finalists' epochs (trials: the budget's)
-    epochs: int = search.BUDGETS["default"].final_epochs
-    batch_size: int = search.BATCH_SIZE
-    learning_rate: float = 2e-3
-    seed: int = 0
-
-
 def split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The studies' seeded train/validation split of the training images."""
     train, val = preprocessing.train_validation_split(len(x))
     return x[train], x[val]
 
 
-def finalist(run, study, size: int, x_train, x_val, x_test, budget: search.Budget) -> dict:
+def finalist(run, study, size: int, config: search.FinalistConfig, x_train, x_val, x_test) -> dict:
     """Retrain the best trial of `study` on the whole training split (cached); test it once."""
     best = study.best_trial
-    params = {**best.params, "batch_size": search.BATCH_SIZE}
-    params.setdefault("weight_decay", 0.0)
-    choices = code_models.CodeParams.of(params)  # checked; the settings keep the plain dict
-    epochs = min(choices.max_epochs, budget.final_epochs or choices.max_epochs)
-    settings = {"params": params, "code_size": size, "epochs": epochs, "n_train": len(x_train),
-                "seed": run.args.seed, "split_seed": preprocessing.SPLIT_SEED, "schedule": "cosine to 2 %"}
-    keras.utils.set_random_seed(run.args.seed)
-    encoder, decoder, autoencoder = code_models.build(params, size)
-
-    def train(checkpoint_dir):
-        return search.compile_and_fit(autoencoder, params, x_train, x_val, epochs, checkpoint_dir=checkpoint_dir,
-                                      verbose=2, decay=True)
-
-    history, cached = run.cache.load_or_train(autoencoder, code_models.cache_name(size), settings, train)
-    stopping = training.Stopping(patience=choices.patience, cap=epochs).record(history["val_loss"])
+    autoencoder, history, cached, params, settings = search.train_finalist(best.params, size, config, x_train, x_val,
+                                                                           run.cache)
+    choices = code_models.CodeParams.of(params)
+    stopping = training.Stopping(patience=choices.patience, cap=settings["epochs"]).record(history["val_loss"])
     reconstructed = autoencoder.predict(x_test, batch_size=1024, verbose=0)
     test_mse = evaluation.mse(reconstructed, x_test)
     print(f"code size {size}: test MSE {test_mse:.5f} (target <= {TARGETS.get(str(size), float('nan'))}; "
@@ -86,10 +66,12 @@ def body(run) -> None:
     budget = search.BUDGETS[budget_name]
     if args.trials_per_size:
         budget = dataclasses.replace(budget, trials_per_size=args.trials_per_size)
-    if budget_name != "reference" or args.epochs != args.full_epochs:  # reference: the trial's own maximum
-        budget = dataclasses.replace(budget, final_epochs=args.epochs)
+    config = run.recipe("code_size_finalists")
+    if budget_name == "reference" and "epochs" not in run.overrides.get("code_size_finalists", {}):
+        config = dataclasses.replace(config, epochs=None)  # the reference's scale: each trial's own maximum
+    budget = dataclasses.replace(budget, final_epochs=config.epochs)
     x_train, x_val = split(preprocessing.to_unpadded_input(run.x_train))
-    spec = search.SearchSpec(plan=budget, seed=args.seed, sampler=args.sampler, n_train=len(x_train))
+    spec = search.SearchSpec(plan=budget, seed=config.seed, sampler=args.sampler, n_train=len(x_train))
     x_test = preprocessing.to_unpadded_input(run.x_test)
     cache_dir = args.cache_dir / "optuna"
     search_data = search.SearchData.for_budget(x_train, x_val, budget)
@@ -103,7 +85,7 @@ def body(run) -> None:
     if missing:
         raise ValueError(f"no finished trial for code size(s) {missing}; rerun to add trials "
                          f"(failed: {[counts[str(s)]['failed'] for s in missing]})")
-    finals = {str(size): finalist(run, studies[size], size, x_train, x_val, x_test, budget) for size in args.finalists}
+    finals = {str(size): finalist(run, studies[size], size, config, x_train, x_val, x_test) for size in args.finalists}
     bests = [per_size[s]["best"] for s in sorted(per_size) if per_size[s]["best"] is not None]
     decreasing = len(bests) == len(per_size) and all(a > b for a, b in zip(bests, bests[1:]))
 
@@ -144,7 +126,7 @@ def body(run) -> None:
 
 
 def main(argv=None) -> int:
-    parser = exercise_parser(__doc__, Defaults())
+    parser = exercise_parser(__doc__, recipes=("code_size_finalists",))
     parser.add_argument("--budget", choices=["default", "reference"], default="default",
                         help="search size: default = 3 one-epoch trials per code size on the whole training split; "
                              "reference = 10 full trials per code size over the reference's space (hours)")

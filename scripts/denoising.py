@@ -15,22 +15,20 @@ from __future__ import annotations
 
 import mnist_ae.pipeline.quiet_start  # noqa: F401  (first: TensorFlow starts quietly, with the package's defaults)
 
-import dataclasses
 
-import keras
 import numpy as np
 
-from mnist_ae import preprocessing, training
+from mnist_ae import preprocessing
 from mnist_ae.analysis import evaluation
 from mnist_ae.models import code_models, corruption
+from mnist_ae.studies import denoising
 from mnist_ae.plots import charts
-from mnist_ae.cache import settings_key
-from mnist_ae.pipeline.harness import exercise_parser, positive_float, positive_int, run_script
+from mnist_ae.pipeline.harness import exercise_parser, run_script
 from mnist_ae.pipeline.results import read_step_results
 
-CODE_SIZE = 32
-TEST_CORRUPTION_SEED = 2024  # the one corrupted test set every model is scored on
-VALIDATION_CORRUPTION_SEED = 2025  # the corrupted validation set the denoisers stop on
+CODE_SIZE = denoising.CODE_SIZE
+TEST_CORRUPTION_SEED = denoising.TEST_CORRUPTION_SEED
+VALIDATION_CORRUPTION_SEED = denoising.VALIDATION_CORRUPTION_SEED
 SIGMAS = (0.1, 0.2, 0.3, 0.4, 0.5)
 REFERENCES = {"gaussian": 0.0049, "erasing": 0.0087}  # the reference report's test MSE per pixel
 TARGETS = {"gaussian": 0.0045, "erasing": 0.0085}
@@ -38,52 +36,8 @@ SHOWN, WORST = 8, 6  # test images restored in the figure; worst cases shown per
 LABELS = {"gaussian": ("noisy", "denoised"), "erasing": ("erased", "filled in")}  # figure rows
 
 
-@dataclasses.dataclass(frozen=True)
-class Defaults:
-    """Each denoiser's recipe: fine-tuned from the AE32 at a rate annealed over at most `epochs`
-    epochs, stopped early when the corrupted validation set's MSE has not improved for `patience`.
-    Ten epochs: at six both denoisers were still improving, at ten they had flattened
-    (docs/measurements.md)."""
-
-    epochs: int = 10
-    patience: int = 2
-    batch_size: int = 128
-    learning_rate: float = 2e-3
-    seed: int = 0
-
-
-def train_denoiser(run, study: dict, kind: str, x, x_val, sigma: float):
-    """The AE32 fine-tuned to undo corruption `kind` (cached, keyed by the AE32 it starts from).
-
-    `x_val` (clean) is corrupted once with `VALIDATION_CORRUPTION_SEED` for early stopping.
-    """
-    args = run.args
-    info = study["finalists"][str(CODE_SIZE)]
-    keras.utils.set_random_seed(args.seed)
-    _, _, autoencoder = code_models.load_finalist(run.cache, study, CODE_SIZE)
-    params = {**info["params"], "learning_rate": args.learning_rate}
-    trainee = keras.Sequential([keras.Input(x.shape[1:]), corruption.corruption_layer(kind, sigma, seed=args.seed),
-                                autoencoder], name=f"denoise_{kind}")
-    settings = {"corruption": kind, "sigma": sigma if kind == "gaussian" else None, "epochs": args.epochs,
-                "patience": args.patience, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-                "seed": args.seed, "n_train": len(x), "n_val": len(x_val)}
-    rule = training.Stopping(patience=args.patience, cap=args.epochs)
-    corrupted_val = corruption.corrupt_once(x_val, kind, seed=VALIDATION_CORRUPTION_SEED, sigma=sigma)
-    parent = settings_key(code_models.cache_name(CODE_SIZE), info["settings"])
-
-    def train(checkpoint_dir):
-        schedule = training.cosine_rate(args.learning_rate, args.epochs, -(-len(x) // args.batch_size), floor=0.02)
-        training.compile_model(trainee, code_models.optimizer(params, schedule), loss="mse")
-        return training.fit(trainee, x, x, epochs=args.epochs, batch_size=args.batch_size,
-                            validation_data=(corrupted_val, x_val), checkpoint_dir=checkpoint_dir,
-                            callbacks=(rule.callback(),), verbose=2)
-
-    history, cached = run.cache.load_or_train(autoencoder, f"denoise-{kind}", settings, train, parent=parent)
-    return autoencoder, history, cached, rule.record(history["val_loss"])
-
-
 def body(run) -> None:
-    args = run.args
+    config = run.recipe("denoisers")
     study = read_step_results(run.results, "code_size")
     clean_all = preprocessing.to_unpadded_input(run.x_train)
     train_idx, val_idx = preprocessing.train_validation_split(len(clean_all))
@@ -95,9 +49,10 @@ def body(run) -> None:
     results, rows = {}, {"clean": clean[:SHOWN, ..., 0]}
     denoisers = {}
     for kind in corruption.CORRUPTIONS:
-        model, history, cached, stopping = train_denoiser(run, study, kind, clean_train, clean_val, args.sigma)
+        model, history, cached, stopping = denoising.train_denoiser(run.cache, study, kind, config, clean_train,
+                                                                     clean_val)
         denoisers[kind] = model
-        corrupted = corruption.corrupt_once(clean, kind, seed=TEST_CORRUPTION_SEED, sigma=args.sigma)
+        corrupted = corruption.corrupt_once(clean, kind, seed=TEST_CORRUPTION_SEED, sigma=config.sigma)
         restored = restore(model, corrupted)
         per_image = np.mean((restored - clean) ** 2, axis=(1, 2, 3))
         results[kind] = {
@@ -129,7 +84,7 @@ def body(run) -> None:
     charts.curves({f"{kind} denoiser, validation": results[kind]["val_loss"] for kind in corruption.CORRUPTIONS}
                   | {f"{kind} denoiser, training": results[kind]["loss"] for kind in corruption.CORRUPTIONS},
                   run.figures / "denoising_curves.png", ylabel="MSE per pixel")
-    charts.curves({f"denoiser (trained at {args.sigma:g})": curve["gaussian_denoiser"],
+    charts.curves({f"denoiser (trained at {config.sigma:g})": curve["gaussian_denoiser"],
                    "plain AE32": curve["plain_ae32"], "noisy input": curve["corrupted_input"]},
                   run.figures / "denoising_noise_curve.png", ylabel="test MSE per pixel", xlabel="noise sigma",
                   x=list(SIGMAS))
@@ -138,7 +93,7 @@ def body(run) -> None:
         "baselines": {kind: {**results[kind]["baselines"]} for kind in corruption.CORRUPTIONS},
         "clean_plain_ae32": evaluation.mse(restore(plain, clean), clean),
         "noise_curve": curve,
-        "sigma": args.sigma,
+        "sigma": config.sigma,
         "test_corruption_seed": TEST_CORRUPTION_SEED,
         "validation_corruption_seed": VALIDATION_CORRUPTION_SEED,
         "split": {"train": len(clean_train), "validation": len(clean_val), "test": len(clean),
@@ -153,13 +108,7 @@ def body(run) -> None:
 
 
 def main(argv=None) -> int:
-    defaults = Defaults()
-    parser = exercise_parser(__doc__, defaults)
-    parser.add_argument("--patience", type=positive_int, default=defaults.patience,
-                        help="epochs without a better validation MSE before a denoiser stops")
-    parser.add_argument("--sigma", type=positive_float, default=0.1,
-                        help="standard deviation of the Gaussian noise added to every pixel (training and test)")
-    return run_script(parser, argv, body)
+    return run_script(exercise_parser(__doc__, recipes=("denoisers", "code_size_finalists")), argv, body)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,12 @@ from mnist_ae import preprocessing
 from mnist_ae.analysis import evaluation
 from mnist_ae.plots import charts
 from mnist_ae.pipeline.harness import exercise_parser, run_script
-from mnist_ae.training import AEConfig, fixed_budget_record, recipe, train_autoencoder
+from mnist_ae.training import fixed_budget_record, recipe
 
 
 def body(run) -> None:
-    config = run.config(AEConfig)
-    trained = train_autoencoder(run.x_train, run.x_test, config, run.cache)
+    trained = run.autoencoder()
+    config = run.recipe("ex1_ae")
     batch = run.x_test[: config.batch_size]
     predicted = trained.model.predict(batch, verbose=0)
     charts.image_rows(
@@ -54,7 +54,7 @@ def body(run) -> None:
 
 
 def main(argv=None) -> int:
-    return run_script(exercise_parser(__doc__, AEConfig()), argv, body)
+    return run_script(exercise_parser(__doc__, recipes=("ex1_ae",)), argv, body)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,11 @@ import mnist_ae.pipeline.quiet_start  # noqa: F401  (first: TensorFlow starts qu
 from mnist_ae.analysis import evaluation
 from mnist_ae.plots import charts
 from mnist_ae.pipeline.harness import exercise_parser, run_script
-from mnist_ae.training import AEConfig, encode, train_autoencoder
+from mnist_ae.training import encode
 
 
 def body(run) -> None:
-    trained = train_autoencoder(run.x_train, run.x_test, run.config(AEConfig), run.cache)
+    trained = run.autoencoder()
     images, labels = run.all_images()
     codes = encode(trained.encoder, images)
     summary = evaluation.cluster_summary(codes, labels, seed=run.args.seed)
@@ -32,7 +32,7 @@ def body(run) -> None:
 
 
 def main(argv=None) -> int:
-    return run_script(exercise_parser(__doc__, AEConfig()), argv, body)
+    return run_script(exercise_parser(__doc__, recipes=("ex1_ae",)), argv, body)
 
 
 if __name__ == "__main__":

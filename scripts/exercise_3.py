@@ -14,13 +14,13 @@ import numpy as np
 from mnist_ae.analysis import evaluation
 from mnist_ae.plots import charts
 from mnist_ae.pipeline.harness import exercise_parser, run_script
-from mnist_ae.training import AEConfig, encode, train_autoencoder
+from mnist_ae.training import encode
 
 ASSIGNMENT_TEST_IMAGES = 1000
 
 
 def body(run) -> None:
-    trained = train_autoencoder(run.x_train, run.x_test, run.config(AEConfig), run.cache)
+    trained = run.autoencoder()
     train_codes, test_codes = encode(trained.encoder, run.x_train), encode(trained.encoder, run.x_test)
     predicted = evaluation.nearest_neighbour_predict(train_codes, run.y_train, test_codes)
     first = min(ASSIGNMENT_TEST_IMAGES, len(run.y_test))
@@ -52,7 +52,7 @@ def body(run) -> None:
 
 
 def main(argv=None) -> int:
-    return run_script(exercise_parser(__doc__, AEConfig()), argv, body)
+    return run_script(exercise_parser(__doc__, recipes=("ex1_ae",)), argv, body)
 
 
 if __name__ == "__main__":

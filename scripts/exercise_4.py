@@ -16,12 +16,12 @@ from sklearn.metrics import confusion_matrix
 
 from mnist_ae.plots import charts
 from mnist_ae.pipeline.harness import exercise_parser, run_script
-from mnist_ae.training import ClassifierConfig, fixed_budget_record, train_classifier
+from mnist_ae.training import fixed_budget_record
 
 
 def body(run) -> None:
-    config = run.config(ClassifierConfig)
-    trained = train_classifier(run.x_train, run.y_train, run.x_test, run.y_test, config, run.cache)
+    config = run.recipe("ex4_classifier")
+    trained = run.classifier()
     classifier, history, cached = trained.model, trained.history, trained.cached
     probabilities = classifier.predict(run.x_test, batch_size=1024, verbose=0)
     predicted = probabilities.argmax(axis=1)
@@ -38,7 +38,7 @@ def body(run) -> None:
         "test_errors": int(np.sum(predicted != run.y_test)),
         "parameters": classifier.count_params(),
         "confusion_matrix": matrix.tolist(),
-        "learning_rate": run.args.learning_rate,
+        "learning_rate": config.learning_rate,
         "shift": config.shift,  # 0: trained and tested on exactly the assignment's images
         "model_from_cache": cached,
         "train_seconds": history["train_seconds"],
@@ -50,7 +50,7 @@ def body(run) -> None:
 
 
 def main(argv=None) -> int:
-    return run_script(exercise_parser(__doc__, ClassifierConfig()), argv, body)
+    return run_script(exercise_parser(__doc__, recipes=("ex4_classifier",)), argv, body)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,12 @@ import mnist_ae.pipeline.quiet_start  # noqa: F401  (first: TensorFlow starts qu
 from mnist_ae.analysis import evaluation
 from mnist_ae.plots import charts
 from mnist_ae.pipeline.harness import exercise_parser, grid_size, run_script
-from mnist_ae.training import AEConfig, decode, encode, train_autoencoder
+from mnist_ae.training import decode, encode
 
 
 def body(run) -> None:
     n = run.args.grid_size
-    trained = train_autoencoder(run.x_train, run.x_test, run.config(AEConfig), run.cache)
+    trained = run.autoencoder()
     images, labels = run.all_images()
     codes = encode(trained.encoder, images)
     box = evaluation.bounding_box(codes)
@@ -29,7 +29,7 @@ def body(run) -> None:
                          title=f"{n} x {n} decoded grid")
     charts.latent_mosaic(image, extent, run.figures / "ex5_grid_over_scatter.png", limits=limits,
                          overlay=(codes, labels), title="decoded grid under the codes")
-    classifier = run.default_classifier()
+    classifier = run.classifier().model
     reading = evaluation.read_grid(classifier, decoded, evaluation.codes_per_tile(codes, box, n))
     metrics = {"grid_size": n, "box": list(box), "extent": list(extent), "axes_limits": list(limits),
                "grid_reading": reading, "model_from_cache": trained.cached}
@@ -39,7 +39,7 @@ def body(run) -> None:
 
 
 def main(argv=None) -> int:
-    parser = exercise_parser(__doc__, AEConfig())
+    parser = exercise_parser(__doc__, recipes=("ex1_ae", "ex4_classifier"))
     parser.add_argument("--grid-size", type=grid_size, default=15, help="grid points per axis")
     return run_script(parser, argv, body)
 

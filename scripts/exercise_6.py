@@ -27,8 +27,8 @@ from scipy.stats import norm
 from mnist_ae import preprocessing
 from mnist_ae.analysis import embedding, evaluation, likelihood
 from mnist_ae.plots import charts
-from mnist_ae.pipeline.harness import exercise_parser, grid_size, positive_int, run_script
-from mnist_ae.training import decode, encode, fixed_budget_record, train_autoencoder, train_vae, vae_recipe
+from mnist_ae.pipeline.harness import exercise_parser, grid_size, run_script
+from mnist_ae.training import decode, encode, fixed_budget_record
 
 # The extra grid spans the central 90 % of the prior along each axis.
 PRIOR_MASS = 0.90
@@ -56,10 +56,9 @@ def summarize_vae(trained, run, x_scored) -> dict:
 
 def body(run) -> None:
     args, n = run.args, run.args.grid_size
-    base = run.vae_config(2, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate)
-    high = run.vae_config(args.high_latent)
+    base, high = run.recipe("vae_2d"), run.recipe("vae_16d")
     x_test_bin = likelihood.binarized_test_set(run.x_test)
-    trained2, trained_high = (train_vae(run.x_train, run.x_test, config, run.cache) for config in (base, high))
+    trained2, trained_high = run.vae(2), run.vae(16)
     vae2, vae_high = trained2.model, trained_high.model
 
     images, labels = run.all_images()
@@ -84,10 +83,10 @@ def body(run) -> None:
                          title=f"grid over the central {PRIOR_MASS:.0%} of the prior", **labels_z)
     # What the grids' tiles show, measured with exercise 4's classifier, tile by tile with the codes
     # under each (samples from the priors are read by the generation-quality step).
-    classifier = run.default_classifier()
+    classifier = run.classifier().model
     reading = evaluation.read_grid(classifier, decoded, evaluation.codes_per_tile(means, box, n))
     prior_reading = evaluation.read_grid(classifier, prior_decoded, evaluation.codes_per_tile(means, prior_box, n))
-    ae = train_autoencoder(run.x_train, run.x_test, run.default_autoencoder_config(), run.cache)
+    ae = run.autoencoder()
     codes_ae = encode(ae.encoder, images)
     ae_box = evaluation.bounding_box(codes_ae)
     _, ae_mosaic, ae_extent = evaluation.decoded_grid(lambda z: decode(ae.decoder, z), ae_box, n)
@@ -134,10 +133,8 @@ def body(run) -> None:
 
 
 def main(argv=None) -> int:
-    parser = exercise_parser(__doc__, vae_recipe(2))
+    parser = exercise_parser(__doc__, recipes=("vae_2d", "vae_16d", "ex1_ae", "ex4_classifier"))
     parser.add_argument("--grid-size", type=grid_size, default=15, help="grid points per axis")
-    parser.add_argument("--high-latent", type=positive_int, default=16,
-                        help="latent size of the second VAE: the likelihood study's Bernoulli VAE of that size")
     return run_script(parser, argv, body)
 
 

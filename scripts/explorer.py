@@ -16,7 +16,6 @@ error naming the step that trains it.
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -34,7 +33,6 @@ DEFAULT_PORT = 8765
 SCREENSHOT = "explorer.png"
 # It trains nothing: the shared training flags default to each model's own recipe (only the seed,
 # which picks the models, is used). Keras is imported only to build the site, so serving starts at once.
-TRAINS_NOTHING = "the trained models' own; this step trains nothing"
 
 
 def body(run) -> None:
@@ -42,7 +40,7 @@ def body(run) -> None:
 
     args = run.args
     started = time.perf_counter()
-    panels = [autoencoder_panel(run), vae_panel(run, 2), vae_panel(run, args.high_latent)]
+    panels = [autoencoder_panel(run), vae_panel(run, 2), vae_panel(run, 16)]
     finalists, notes = finalist_panels(run)
     for note in notes:
         print(f"explorer: {note}")
@@ -105,12 +103,10 @@ def serve_site(args) -> None:
 
 
 def main(argv=None) -> int:
-    parser = exercise_parser(__doc__, argparse.Namespace(seed=0), recipes=TRAINS_NOTHING)
+    parser = exercise_parser(__doc__, recipes=("ex1_ae", "vae_2d", "vae_16d", "code_size_finalists"))
     parser.add_argument("--site-dir", type=Path,
                         help=f"where the site goes (default {registry.get('explorer').site_dir(False)}/, "
                              f"quick: {registry.get('explorer').site_dir(True)}/)")
-    parser.add_argument("--high-latent", type=positive_int, default=16,
-                        help="latent size of the second VAE: the likelihood study's Bernoulli VAE of that size")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--serve", action="store_true", help="serve the built site on 127.0.0.1 until Ctrl-C")
     mode.add_argument("--measure", action="store_true",

@@ -31,7 +31,7 @@ from mnist_ae import preprocessing, training
 from mnist_ae.models import code_models
 from mnist_ae.plots import charts
 from mnist_ae.studies import finetune
-from mnist_ae.pipeline.harness import QUICK, exercise_parser, positive_int, run_script
+from mnist_ae.pipeline.harness import QUICK, exercise_parser, run_script
 from mnist_ae.pipeline.results import read_step_results
 
 CODE_SIZE = 32  # whose encoder is fine-tuned (the code-size study's finalist)
@@ -44,31 +44,6 @@ REFERENCES = {"frozen + linear": 0.922, "frozen + 2 dense": 0.95, "last 1 unfroz
 TARGETS = {"frozen + linear": 0.922, "frozen + 2 dense": 0.96, "last 1 unfrozen + 2 dense": 0.98,
            "last 2 unfrozen + 2 dense": 0.98, "best_test": 0.992}
 PROBE = "frozen + linear"  # the variant fitted by scikit-learn's linear probe
-
-
-@dataclasses.dataclass(frozen=True)
-class Defaults:
-    """The study's recipe: `--epochs` caps the heads' epochs and `conv_epochs` the networks that
-    train the convolutions on 10 000 or more images an epoch (their epochs cost 20x more); each
-    stops when its validation accuracy has not improved for `patience` epochs (`conv_patience`
-    for the convolutional networks, watched from half their cap: `conv_watch_start`). The rate
-    decays along a cosine to 5 % at the cap, so a run that reaches its cap ends on small steps
-    and is judged on its last epochs' gain (`training.Stopping`). A rate of 3e-3 rather than
-    1e-3: every head reached a higher validation accuracy at the same cap. The heads' cap is 30:
-    at 20, "last 1 unfrozen" (then under a linear head) was still improving, and a head's epoch
-    costs well under a second. The convolutional networks' cap is 30 too: at 20 both networks
-    trained from scratch on 10 000 and on all labels reached it still improving; at 30 every
-    network stops on its validation curve (docs/measurements.md)."""
-
-    epochs: int = 30
-    batch_size: int = 256
-    learning_rate: float = 3e-3
-    seed: int = 0
-    patience: int = 5
-    conv_epochs: int = 30
-    conv_patience: int = 3
-    shift: int = 2  # pixels of random translation where the images reach the trainable part
-    tile: int = 2048  # a small label subset is repeated to at least this many images per epoch
 
 
 def conv_watch_start(conv_epochs: int) -> int:
@@ -84,17 +59,24 @@ def conv_watch_start(conv_epochs: int) -> int:
     return conv_epochs // 2
 
 
-def train(model, x, y, validation, config: training.ClassifierConfig, patience: int, start: int = 0) -> dict:
-    """Cross-entropy with the project's compile recipe until the validation accuracy stops
-    improving (watched from epoch `start` + 1); the history, seconds per epoch and the stopping record."""
-    training.compile_for_training(model, config, len(x), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    rule = training.Stopping(patience=patience, cap=config.epochs, monitor="val_accuracy", mode="max", start=start)
-    started = time.perf_counter()
-    history = training.fit(model, x, y, epochs=config.epochs, batch_size=config.batch_size,
-                           validation_data=validation, callbacks=(rule.callback(),), verbose=0)
-    history["seconds_per_epoch"] = (time.perf_counter() - started) / len(history["loss"])
-    history["stopping"] = rule.record(history["val_accuracy"])
+def train(run, model, name: str, settings: dict, x, y, validation, config: training.ClassifierConfig, patience: int,
+          start: int = 0, parent: str | None = None) -> dict:
+    """Cross-entropy until the validation accuracy stops improving (watched from epoch `start` + 1),
+    or the cached model: the history, seconds per epoch and the stopping record
+    (`finetune.fit_classifier`, cached under `finetune-<name>`)."""
+    history, _ = finetune.fit_classifier(run.cache, model, cache_name(name), settings, x, y, validation, config,
+                                         patience, start, parent=parent)
     return history
+
+
+def cache_name(name: str) -> str:
+    """Model-cache name of a fine-tuned network, e.g. `finetune-frozen-2-dense`.
+
+    Example:
+        >>> cache_name("last 1 unfrozen + 2 dense")
+        'finetune-last-1-unfrozen-2-dense'
+    """
+    return "finetune-" + "-".join("".join(c if c.isalnum() else " " for c in name).split())
 
 
 def features(frozen, x) -> np.ndarray:
@@ -115,10 +97,11 @@ def fit_probe(f_train, y_train, f_val, y_val) -> tuple[dict, Callable]:
             "stopping": finetune.probe_stopping(probe)}, probe.predict
 
 
-def fit_keras(model, f_train, y_train, f_val, y_val, config, patience, start=0) -> tuple[dict, Callable]:
+def fit_keras(run, model, name, settings, f_train, y_train, f_val, y_val, config, patience, start=0,
+              parent=None) -> tuple[dict, Callable]:
     """A Keras variant trained until its validation accuracy stops improving: its record (best
     epoch's accuracy, seconds an epoch, stopping record, curves) and predict (class labels)."""
-    history = train(model, f_train, y_train, (f_val, y_val), config, patience, start)
+    history = train(run, model, name, settings, f_train, y_train, (f_val, y_val), config, patience, start, parent)
     return ({"val_accuracy": history["stopping"]["best"], "seconds_per_epoch": history["seconds_per_epoch"],
              "fit_seconds": history["seconds_per_epoch"] * len(history["loss"]),
              "trainable_params": model.count_params(), "stopping": history["stopping"],
@@ -126,7 +109,7 @@ def fit_keras(model, f_train, y_train, f_val, y_val, config, patience, start=0) 
             lambda f: model.predict(f, batch_size=1024, verbose=0).argmax(axis=1))
 
 
-def fit_variants(args, variants, pretrained, data, config, conv_epochs) -> tuple[dict, dict, dict]:
+def fit_variants(run, args, variants, pretrained, data, config, conv_epochs, parent) -> tuple[dict, dict, dict]:
     """Every variant fitted on the training split and judged on the validation split:
     ({name: record}, {name: (predict, its test features)}, {cut: (train, validation, test)
     features}). The frozen part is run once per cut (variants that freeze the same part share
@@ -145,10 +128,12 @@ def fit_variants(args, variants, pretrained, data, config, conv_epochs) -> tuple
             result, predict = fit_probe(f_train, y_train, f_val, y_val)
         else:
             conv = variant.cut == finetune.IMAGE
-            result, predict = fit_keras(trainable, f_train, y_train, f_val, y_val,
+            result, predict = fit_keras(run, trainable, name, {"variant": dataclasses.asdict(variant),
+                                                               "shift": args.shift if variant.augment else 0},
+                                        f_train, y_train, f_val, y_val,
                                         dataclasses.replace(config, epochs=conv_epochs) if conv else config,
                                         args.conv_patience if conv else args.patience,
-                                        conv_watch_start(conv_epochs) if conv else 0)
+                                        conv_watch_start(conv_epochs) if conv else 0, parent)
         results[name], models[name] = {**result, "feature_seconds": extract}, (predict, f_test)
         print(f"fine-tuning [{k}/{len(variants)}] {name}: validation accuracy {100 * result['val_accuracy']:.2f} %"
               f"; {result['stopping']['stopped']}", flush=True)
@@ -178,8 +163,9 @@ def retrain(args, name, variant, record, pretrained, features, labels, config) -
 
 
 def body(run) -> None:
-    args = run.args
+    args = run.recipe("finetune")
     study = read_step_results(run.results, "code_size")
+    parent = code_models.finalist_key(CODE_SIZE, study["finalists"][str(CODE_SIZE)]["settings"])
     pretrained = lambda: code_models.load_finalist(run.cache, study, CODE_SIZE)[0]  # noqa: E731
     params = study["finalists"][str(CODE_SIZE)]["params"]
     images = preprocessing.to_unpadded_input(run.x_train)
@@ -187,11 +173,11 @@ def body(run) -> None:
     x_train, y_train, x_val, y_val = images[train_idx], run.y_train[train_idx], images[val_idx], run.y_train[val_idx]
     x_test = preprocessing.to_unpadded_input(run.x_test)
     data = (x_train, y_train, x_val, y_val, x_test)
-    conv_epochs = QUICK.finetune_conv_epochs if args.quick else args.conv_epochs
+    conv_epochs = args.conv_epochs
     config = training.ClassifierConfig(epochs=args.epochs, batch_size=args.batch_size,
                                        learning_rate=args.learning_rate, seed=args.seed, shift=0)
     variants = finetune.variants(pretrained())
-    results, models, extracted = fit_variants(args, variants, pretrained, data, config, conv_epochs)
+    results, models, extracted = fit_variants(run, args, variants, pretrained, data, config, conv_epochs, parent)
 
     best = max(results, key=lambda n: results[n]["val_accuracy"])
     predict, f_test = models[best]
@@ -211,7 +197,7 @@ def body(run) -> None:
     # random initialisation, each trained to convergence on the same labels.
     recipe_name = next(n for n, v in variants.items() if v.cut == finetune.IMAGE)
     recipe = variants[recipe_name]
-    efficiency = label_efficiency(run, args, recipe, pretrained, params, data, config, conv_epochs,
+    efficiency = label_efficiency(run, args, recipe_name, recipe, pretrained, params, data, config, conv_epochs, parent,
                                   reuse={"pretrained": (results[recipe_name], models[recipe_name])})
 
     charts.confusion(matrix, run.figures / "finetune_confusion.png",
@@ -243,7 +229,8 @@ def body(run) -> None:
           f"({run.wall_time():.1f} s)")
 
 
-def label_efficiency(run, args, recipe, pretrained, params, data, config, conv_epochs, reuse) -> dict:
+def label_efficiency(run, args, recipe_name, recipe, pretrained, params, data, config, conv_epochs, parent,
+                     reuse) -> dict:
     """{"100": {...}, ..., "all": {...}}: test accuracy of the recipe's network from the AE32's
     weights and from scratch, trained to convergence on each number of labels; several seeded
     subsets for the few-label points (mean, sample standard deviation and each subset's run).
@@ -256,7 +243,7 @@ def label_efficiency(run, args, recipe, pretrained, params, data, config, conv_e
             continue
         everything = n == len(x_train)  # "all": the whole split, as unbalanced as MNIST is
         few = n <= FEW
-        seeds = SUBSET_SEEDS[:1] if not few else SUBSET_SEEDS[:QUICK.finetune_subsets] if args.quick else SUBSET_SEEDS
+        seeds = SUBSET_SEEDS[:1] if not few else SUBSET_SEEDS[:QUICK.finetune_subsets] if run.args.quick else SUBSET_SEEDS
         # Few labels: a fixed validation subset (the split is already shuffled) and the heads' cap
         # and patience, as their (tiled) epochs are short.
         val = np.arange(min(FEW, len(x_val)) if few else len(x_val))
@@ -277,8 +264,12 @@ def label_efficiency(run, args, recipe, pretrained, params, data, config, conv_e
                 keras.utils.set_random_seed(args.seed + seed)
                 _, model = finetune.build(encoder(), recipe, shift=args.shift, seed=args.seed + seed)
                 epoch = finetune.tiled(pick, args.tile)
-                history = train(model, x_train[epoch], y_train[epoch], (x_val[val], y_val[val]),
-                                dataclasses.replace(recipe_config, seed=args.seed + seed), patience, watch_from)
+                settings = {"variant": dataclasses.asdict(recipe), "labels": n, "subset_seed": seed, "tile": args.tile,
+                            "shift": args.shift if recipe.augment else 0,
+                            **({"params": params} if start == "scratch" else {})}
+                history = train(run, model, f"{recipe_name} {start} {n}", settings, x_train[epoch], y_train[epoch],
+                                (x_val[val], y_val[val]), dataclasses.replace(recipe_config, seed=args.seed + seed),
+                                patience, watch_from, parent if start == "pretrained" else None)
                 runs.append({"test_accuracy": accuracy(model, x_test, run.y_test), "subset_seed": seed,
                              "val_accuracy": history["stopping"]["best"], "validation_images": len(val),
                              "epoch_images": len(epoch), "seconds_per_epoch": history["seconds_per_epoch"],
@@ -304,33 +295,9 @@ def spread(start: str, runs: list[dict]) -> dict:
             f"{start}_runs": runs}
 
 
-def pixels(text: str) -> int:
-    """argparse type: a whole number of pixels, 0 or more."""
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more pixels, got {value}")
-    return value
-
-
 def parser() -> argparse.ArgumentParser:
-    """The common flags (`--epochs`: the heads' cap) and the study's own."""
-    defaults = Defaults()
-    p = exercise_parser(__doc__, defaults)
-    p.add_argument("--patience", type=positive_int, default=defaults.patience,
-                   help="epochs without a better validation accuracy before a model stops")
-    p.add_argument("--conv-epochs", type=positive_int, default=defaults.conv_epochs,
-                   help="epoch cap of the networks that train the convolutions on 10 000 or more labels "
-                        f"({QUICK.finetune_conv_epochs} with --quick)")
-    p.add_argument("--conv-patience", type=positive_int, default=defaults.conv_patience,
-                   help="patience of the networks that train the convolutions on 10 000 or more labels")
-    p.add_argument("--shift", type=pixels, default=defaults.shift,
-                   help="random translation in pixels where the images reach the trainable part (0: none)")
-    p.add_argument("--tile", type=positive_int, default=defaults.tile,
-                   help="a label subset smaller than this is repeated to at least this many images per epoch")
-    p.add_argument("--refit", action="store_true",
-                   help="train the chosen variant again on the training and validation images together, for "
-                        "its best epochs, before testing it (the reference report's protocol; about 100 s more)")
-    return p
+    """The common flags; the study's recipe is `finetune` (`--set finetune.FIELD=VALUE`)."""
+    return exercise_parser(__doc__, recipes=("finetune", "code_size_finalists"))
 
 
 def main(argv=None) -> int:

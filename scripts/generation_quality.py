@@ -22,7 +22,7 @@ from mnist_ae.models import code_models
 from mnist_ae.plots import charts
 from mnist_ae.pipeline.harness import exercise_parser, grid_size, positive_int, run_script
 from mnist_ae.pipeline.results import read_step_results
-from mnist_ae.training import AEConfig, decode, encode, train_autoencoder, train_vae
+from mnist_ae.training import decode, encode
 
 PCA_CENTRAL = 0.90  # as the latent exploration's grid
 PCA_CODE_SIZE = 8
@@ -48,18 +48,18 @@ def evenness(per_digit: dict[str, int]) -> float | None:
 
 def body(run) -> None:
     args, n = run.args, run.args.grid_size
-    classifier = run.default_classifier()
+    classifier = run.classifier().model
     features_of = evaluation.penultimate(classifier)
     real = features_of(run.x_test)
     floor = evaluation.frechet_distance(features_of(run.x_train[: len(run.x_test)]), real)
 
     sources = {}
-    ae = train_autoencoder(run.x_train, run.x_test, run.default_autoencoder_config(), run.cache)
+    ae = run.autoencoder()
     images, _ = run.all_images()
     box = evaluation.bounding_box(encode(ae.encoder, images))
     sources["ae_grid"] = evaluation.decoded_grid(lambda z: decode(ae.decoder, z), box, n)[0]
-    for dim in (2, args.high_latent):
-        vae = train_vae(run.x_train, run.x_test, run.vae_config(dim), run.cache).model
+    for dim in (2, 16):
+        vae = run.vae(dim).model
         if dim == 2:  # exercise 6(c)'s grid: between the corners of the means' box
             means = np.asarray(vae.encoder.predict(images, batch_size=2048, verbose=0)[0])
             sources["vae_grid"] = evaluation.decoded_grid(vae.decode, evaluation.bounding_box(means), n)[0]
@@ -95,9 +95,8 @@ def body(run) -> None:
 
 
 def main(argv=None) -> int:
-    parser = exercise_parser(__doc__, AEConfig())
+    parser = exercise_parser(__doc__, recipes=("ex4_classifier", "ex1_ae", "vae_2d", "vae_16d", "code_size_finalists"))
     parser.add_argument("--grid-size", type=grid_size, default=15, help="grid points per axis")
-    parser.add_argument("--high-latent", type=positive_int, default=16, help="latent size of the second VAE")
     parser.add_argument("--prior-samples", type=positive_int, default=10000, help="images drawn from each VAE prior")
     return run_script(parser, argv, body)
 

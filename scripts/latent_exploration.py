@@ -26,7 +26,7 @@ from mnist_ae.models import code_models
 from mnist_ae.plots import latent_plots
 from mnist_ae.pipeline.harness import QUICK, exercise_parser, grid_size, positive_float, positive_int, run_script
 from mnist_ae.pipeline.results import read_step_results
-from mnist_ae.training import AEConfig, decode, encode
+from mnist_ae.training import decode, encode
 
 FULL_TSNE = 3000  # test images t-SNE embeds (and every separation is measured on)
 CENTRAL = 0.90  # the PCA grid spans this central fraction of the codes along PC 1 and PC 2
@@ -138,7 +138,7 @@ def body(run) -> None:
 
 
 def main(argv=None) -> int:
-    parser = exercise_parser(__doc__, AEConfig())  # trains nothing: the training flags are unused
+    parser = exercise_parser(__doc__, recipes=("code_size_finalists",))
     parser.add_argument("--sizes", type=positive_int, nargs="+", default=[8, 32],
                         help="code sizes of the code-size study's finalists to explore")
     parser.add_argument("--tsne-samples", type=positive_int, default=None,

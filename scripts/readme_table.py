@@ -4,7 +4,9 @@
     python scripts/readme_table.py --write README.md  # put it (and the full job's time) into the README
 
 README.md holds exactly `markdown(rows(Path("report/results")))` between the lines
-`<!-- headline:start -->` and `<!-- headline:end -->`, and the full job's time from
+`<!-- headline:start -->` and `<!-- headline:end -->`, the map of every registered step
+(`step_map()`, from `mnist_ae.pipeline.registry`: its title, figures, result file, report
+section) between `<!-- map:start -->` and `<!-- map:end -->`, and the full job's time from
 `report/results/pipeline.json` (`job_time`) between `<!-- jobtime:start -->` and
 `<!-- jobtime:end -->`; `tests/test_readme.py` checks both, so the README cannot drift from the
 committed results. The numbers in `report/results/*.json` are replaced by every full run
@@ -14,8 +16,8 @@ fails until then).
 The reference is the reference report's number where the result file stores one
 (`references` in `code_size.json` and `finetune.json`, `reference` per corruption in
 `denoising.json`); the VAE rows compare with the published numbers `vae_likelihood.json` stores,
-named in the cell; "–" where no reference is stored. Only the standard library: it runs without
-the project's virtual environment.
+named in the cell; "–" where no reference is stored. Only the standard library and the
+registry (itself standard library only): it runs without the project's virtual environment.
 """
 
 from __future__ import annotations
@@ -23,14 +25,21 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))  # the registry, without installing the package
+
+from mnist_ae.pipeline import registry  # noqa: E402  (standard library only)
+
 RESULTS = ROOT / "report" / "results"
 HEADLINE_START, HEADLINE_END = "<!-- headline:start -->", "<!-- headline:end -->"
 JOBTIME_START, JOBTIME_END = "<!-- jobtime:start -->", "<!-- jobtime:end -->"
+MAP_START, MAP_END = "<!-- map:start -->", "<!-- map:end -->"
+MAP_HEADER = ("command", "what", "figures", "result JSON", "report section")
 NONE = "–"
 HEADER = ("quantity", "ours", "reference", "better")
 
@@ -140,6 +149,41 @@ def markdown(table: list[tuple[str, str, str, str]]) -> str:
     return "\n".join(lines)
 
 
+def _figures(step: registry.Step) -> str:
+    """`a.png`, `b.{png,pdf}`: the step's figures, a PNG + PDF pair as one entry."""
+    names, seen = [], set(step.figures)
+    for f in step.figures:
+        stem, ext = f.rsplit(".", 1)
+        if ext == "png" and f"{stem}.pdf" in seen:
+            names.append(f"`{stem}.{{png,pdf}}`")
+        elif not (ext == "pdf" and f"{stem}.png" in seen):
+            names.append(f"`{f}`")
+    return ", ".join(names) or NONE
+
+
+def _result(step: registry.Step, results_dir: Path) -> str:
+    """A link to the step's committed result file, or its name and "not run yet" when there is none."""
+    if step.site:
+        return f"{NONE} (the site is `build/{step.site}/`)"
+    if not step.results:
+        return f"{NONE} (writes [`report/report.pdf`](report/report.pdf))"
+    name = f"{step.name}.json"
+    path = Path(results_dir) / name
+    if path.is_file():
+        return f"[`{name}`]({Path(os.path.relpath(path.resolve(), ROOT)).as_posix()})"
+    return f"`{name}` (not run yet)"
+
+
+def step_map(results_dir: Path = RESULTS) -> str:
+    """The README's map: one row per registered step, in the registry's order (no trailing newline)."""
+    lines = ["| " + " | ".join(MAP_HEADER) + " |", "| " + " | ".join("---" for _ in MAP_HEADER) + " |"]
+    for step in registry.STEPS:
+        section = step.section or f"{NONE} ({step.section_note})" if step.section_note else step.section or NONE
+        cells = (f"`bash run.sh run {step.name}`", step.title, _figures(step), _result(step, results_dir), section)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def job_time(results_dir: Path) -> str:
     """The full job's time in the committed run, from `pipeline.json`, as the README words it."""
     path = Path(results_dir) / "pipeline.json"
@@ -178,8 +222,9 @@ def main(argv=None) -> int:
         text = args.write.read_text()
         text = _replace(text, HEADLINE_START, HEADLINE_END, table, newlines=True)
         text = _replace(text, JOBTIME_START, JOBTIME_END, job_time(args.results_dir), newlines=False)
+        text = _replace(text, MAP_START, MAP_END, step_map(args.results_dir), newlines=True)
         args.write.write_text(text)
-        print(f"readme_table: wrote the headline table and the job time into {args.write}")
+        print(f"readme_table: wrote the headline table, the step map and the job time into {args.write}")
         return 0
     except (OSError, KeyError, ValueError) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else e

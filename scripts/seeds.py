@@ -65,7 +65,7 @@ def per_digit_counts(per_seed: dict) -> dict:
 
 
 def body(run) -> None:
-    base = run.config(AEConfig)
+    base = run.recipe("ex1_ae")
     per_seed = {}
     for k, seed in enumerate(run.args.seeds, start=1):
         per_seed[str(seed)] = measure(run, dataclasses.replace(base, seed=seed))
@@ -86,7 +86,7 @@ def body(run) -> None:
 
 
 def main(argv=None) -> int:
-    parser = exercise_parser(__doc__, AEConfig())
+    parser = exercise_parser(__doc__, recipes=("ex1_ae",))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3],
                         help="seeds of the autoencoders compared (0 is exercise 1's own model)")
     return run_script(parser, argv, body)

@@ -3,7 +3,7 @@ study's Bernoulli VAE.
 
 One step per latent size (`vae_2d`, `vae_16d` in the registry, `--latent-dim` says which), so the
 runner can train the VAEs beside exercises 1 and 4, one core each, instead of after them in one
-long step. The recipe is `training.vae_recipe(latent_dim)` (flags left unset keep it): 2-D is
+long step. The recipe is `vae_2d` or `vae_16d` (`mnist_ae.recipes`, changed with `--set`): 2-D is
 exercise 6's VAE (squared error + KL, through `compile`), larger sizes the Bernoulli VAE. The
 model goes to the cache, where the steps that use it load it. Writes `<results>/vae_<d>d.json`:
 the recipe, how training stopped, its time and the test loss per image (one posterior sample),
@@ -16,8 +16,8 @@ from __future__ import annotations
 import mnist_ae.pipeline.quiet_start  # noqa: F401  (first: TensorFlow starts quietly, with the package's defaults)
 
 from mnist_ae.analysis import evaluation, likelihood
-from mnist_ae.pipeline.harness import exercise_parser, positive_int, run_script
-from mnist_ae.training import fixed_budget_record, train_vae, vae_recipe
+from mnist_ae.pipeline.harness import exercise_parser, run_script
+from mnist_ae.training import fixed_budget_record
 
 
 def result_name(latent_dim: int) -> str:
@@ -27,10 +27,9 @@ def result_name(latent_dim: int) -> str:
 
 def body(run) -> None:
     args = run.args
-    config = run.vae_config(args.latent_dim, epochs=args.epochs, batch_size=args.batch_size,
-                            learning_rate=args.learning_rate)
+    config = run.recipe(result_name(args.latent_dim))
     bernoulli = config.likelihood == "bernoulli"
-    trained = train_vae(run.x_train, run.x_test, config, run.cache)
+    trained = run.vae(args.latent_dim)
     history, cached = trained.history, trained.cached
     # The test loss per image with the seed-fixed posterior sample every step uses (exercise 6, the
     # likelihood study), so the number is the same wherever it is reported.
@@ -52,8 +51,9 @@ def body(run) -> None:
 
 
 def main(argv=None) -> int:
-    parser = exercise_parser(__doc__, vae_recipe(2), recipes="training.vae_recipe(latent_dim)")
-    parser.add_argument("--latent-dim", type=positive_int, default=2, help="latent size of the VAE to train")
+    parser = exercise_parser(__doc__, recipes=("vae_2d", "vae_16d"))
+    parser.add_argument("--latent-dim", type=int, choices=(2, 16), default=2,
+                        help="the VAE to train: recipe vae_2d or vae_16d")
     return run_script(parser, argv, body)
 
 

@@ -54,28 +54,31 @@ def test_every_relative_link_points_to_an_existing_file(doc):
     assert links and not missing
 
 
-def test_the_map_has_every_step_with_its_figures_and_result_file():
-    rows = {m.group(1): line for line in readme().splitlines()
-            if (m := re.match(r"\| `bash run\.sh run (\w+)` \|", line))}
-    assert list(rows) == list(registry.NAMES)
+def test_the_map_is_the_one_the_registry_gives(table):
+    assert table.block(readme(), table.MAP_START, table.MAP_END) == table.step_map(RESULTS), (
+        "README's step map is out of date: run `python scripts/readme_table.py --write README.md`")
+
+
+def test_every_step_names_a_report_heading_or_says_why_not():
     titles = [(level, re.sub(r"\s*<[\w-]+>$", "", t))  # without a trailing label (<q2a>)
               for level, t in re.findall(r"^(=+) (.+)$", (ROOT / "report" / "report.typ").read_text(encoding="utf-8"),
                                          flags=re.M)]
     sections = {t for level, t in titles if level == "="}
     subsections = {t for level, t in titles if level == "=="}
     for step in registry.STEPS:
-        line = rows[step.name]
-        named = set(re.findall(r"`([\w.]+)\.\{png,pdf\}`", line))
-        files = {f"{stem}.{ext}" for stem in named for ext in ("png", "pdf")}
-        files |= set(re.findall(r"`([\w.]+\.(?:png|pdf))`", line))
-        if step.name != "explorer":  # its screenshot comes from `explore --measure`, not the step
-            assert files == set(step.figures), step.name
-        if step.results:
-            assert f"(report/results/{step.name}.json)" in line, step.name
-        section = line.rstrip(" |").rsplit(" | ", 1)[1]
-        if not section.startswith("–"):
-            top, _, sub = section.partition(" › ")
-            assert top in sections and (not sub or sub in subsections), (step.name, section)
+        assert bool(step.section) != bool(step.section_note), step.name  # one or the other
+        if step.section:
+            top, _, sub = step.section.partition(" › ")
+            assert top in sections and (not sub or sub in subsections), (step.name, step.section)
+
+
+def test_the_map_links_a_result_file_that_exists_and_names_one_not_run_yet(table, tmp_path):
+    write(tmp_path, "exercise_1.json", {})
+    rows = table.step_map(tmp_path).splitlines()
+    ex1, ex2 = (next(r for r in rows if r.startswith(f"| `bash run.sh run {n}` |")) for n in ("exercise_1", "exercise_2"))
+    assert "`exercise_2.json` (not run yet)" in ex2 and "](" not in ex2.split(" | ")[3]
+    assert ex1.split(" | ")[3].startswith("[`exercise_1.json`](") and ex1.split(" | ")[3].endswith("/exercise_1.json)")
+    assert "`ex1_loss_epochs.{png,pdf}`" in ex1 and "`ex1_reconstructions.png`" in ex1
 
 
 def write(folder: Path, name: str, data: dict) -> None:

@@ -10,7 +10,7 @@ per key (`<key>.lock`) lets one of them train it while the other waits, then loa
 Example::
 
     cache = ModelCache(".cache/models")
-    record, was_cached = cache.load_or_train(model, "ae", {"epochs": 20}, train)
+    record, was_cached = cache.load_or_train(model, "ae", {"epochs": 20}, train, code=codehash.digest(["mnist_ae.training"]))
 """
 
 from __future__ import annotations
@@ -32,29 +32,30 @@ from mnist_ae.process import OP_THREADS  # another count trains another model: p
 if TYPE_CHECKING:  # keras is heavy; the report builder imports this module without it
     import keras
 
-# Bump when a change to the code would change what the same settings train.
-CODE_VERSION = 3
-
 
 class CacheError(ValueError):
     """A cached model cannot be used; the message says how to retrain."""
 
 
-def settings_key(name: str, settings: dict, parent: str | None = None) -> str:
-    """Short stable hash of `settings` plus the code version and `OP_THREADS`, e.g. `ae-3f2a9c1d0b7e`.
+def settings_key(name: str, settings: dict, parent: str | None = None, *, code: str) -> str:
+    """Short stable hash of `settings`, the model's code and `OP_THREADS`, e.g. `ae-3f2a9c1d0b7e`.
 
-    `parent` is the key of the model this one starts from (fine-tuning): another parent, or a
-    retrained parent with another key, gives another key.
+    `code` is the digest of the code that builds and trains the model (`mnist_ae.codehash.digest`
+    of its recipe's modules): a changed builder, loss, constant or training loop gives another
+    key, so a cache hit is always what today's code would train. `parent` is the key of the
+    model this one starts from (fine-tuning): another parent, or a retrained parent with another
+    key, gives another key.
 
     Example:
-        >>> settings_key("ae", {"epochs": 1}) == settings_key("ae", {"epochs": 1})
+        >>> settings_key("ae", {"epochs": 1}, code="c1") == settings_key("ae", {"epochs": 1}, code="c1")
         True
-        >>> settings_key("clf", {}, parent="ae-1") == settings_key("clf", {}, parent="ae-2")
+        >>> settings_key("ae", {"epochs": 1}, code="c1") == settings_key("ae", {"epochs": 1}, code="c2")
+        False
+        >>> settings_key("clf", {}, parent="ae-1", code="c") == settings_key("clf", {}, parent="ae-2", code="c")
         False
     """
     extra = {} if parent is None else {"parent": parent}
-    blob = json.dumps({"name": name, "code_version": CODE_VERSION, "op_threads": OP_THREADS, **settings, **extra},
-                      sort_keys=True)
+    blob = json.dumps({"name": name, "code": code, "op_threads": OP_THREADS, **settings, **extra}, sort_keys=True)
     return f"{name}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 
@@ -65,13 +66,13 @@ class ModelCache:
         self.directory = Path(directory)
         self.retrain = retrain
 
-    def paths(self, name: str, settings: dict, parent: str | None = None) -> tuple[Path, Path]:
-        key = settings_key(name, settings, parent)
+    def paths(self, name: str, settings: dict, parent: str | None = None, *, code: str) -> tuple[Path, Path]:
+        key = settings_key(name, settings, parent, code=code)
         return self.directory / f"{key}.weights.h5", self.directory / f"{key}.json"
 
     def load_or_train(
         self, model: keras.Model, name: str, settings: dict, train: Callable[[Path], dict],
-        parent: str | None = None,
+        parent: str | None = None, *, code: str,
     ) -> tuple[dict, bool]:
         """Load cached weights into `model`, or call `train(checkpoint_dir)` and cache the result.
 
@@ -79,21 +80,22 @@ class ModelCache:
         `mnist_ae.training.fit`), and returns a JSON-able dict (e.g. its history). It is stored
         with `train_seconds` added (the training's wall time, so a cache hit can still report
         what training cost) and returned on later hits. `parent` (a `settings_key`) ties the
-        entry to the model it was initialised from. Returns `(record, was_cached)`.
+        entry to the model it was initialised from; `code` names the code that trains it (see
+        `settings_key`). Returns `(record, was_cached)`.
         """
-        weights, meta = self.paths(name, settings, parent)
+        weights, meta = self.paths(name, settings, parent, code=code)
         with self._exclusive(weights.with_name(weights.name.replace(".weights.h5", ".lock"))):
             if weights.is_file() and meta.is_file() and not self.retrain:
                 return self._load(model, settings, weights, meta), True
-            return self._train(model, name, settings, train, parent, weights, meta), False
+            return self._train(model, name, settings, train, parent, code, weights, meta), False
 
     def load(self, model: keras.Model, name: str, settings: dict, parent: str | None = None,
-             missing: str = "train it first") -> dict:
+             missing: str = "train it first", *, code: str) -> dict:
         """Load cached weights into `model` and return its record; never trains.
 
         A model that is not cached is a `CacheError` ending with `missing` (what to run).
         """
-        weights, meta = self.paths(name, settings, parent)
+        weights, meta = self.paths(name, settings, parent, code=code)
         # The metadata is written last, after the weights: with it present the pair is complete.
         if not (weights.is_file() and meta.is_file()):
             raise CacheError(f"the {name} model is not trained yet (no {weights.name} in {self.directory}); {missing}")
@@ -115,7 +117,7 @@ class ModelCache:
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
-    def _train(self, model, name, settings, train, parent, weights: Path, meta: Path) -> dict:
+    def _train(self, model, name, settings, train, parent, code, weights: Path, meta: Path) -> dict:
         partial = weights.with_name(weights.name.replace(".weights.h5", ".partial"))
         if self.retrain:
             shutil.rmtree(partial, ignore_errors=True)
@@ -124,7 +126,7 @@ class ModelCache:
         with atomic_write(weights) as tmp:
             model.save_weights(tmp)
         with atomic_write(meta) as tmp:
-            tmp.write_text(json.dumps({"name": name, "settings": settings, "parent": parent, "record": record},
+            tmp.write_text(json.dumps({"name": name, "settings": settings, "parent": parent, "code": code, "record": record},
                                       indent=1))
         shutil.rmtree(partial, ignore_errors=True)
         return record

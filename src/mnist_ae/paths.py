@@ -23,13 +23,24 @@ CACHE = Path(".cache")
 MODEL_CACHE = CACHE / "models"
 PIPELINE_STATE = CACHE / "pipeline"  # the runner's record of which step outputs are up to date
 QUICK_ROOT = Path("build/quick")
+VARIANTS = Path("build/variants")  # experiments (`--set ... --name NAME`): build/variants/NAME/
 
 
-def output_dirs(quick: bool) -> tuple[Path, Path]:
-    """Default `(figures, results)` folders of a full or a quick run."""
+def variant_root(name: str, quick: bool = False) -> Path:
+    """Where experiment `name` writes everything (`build/quick/variants/NAME` in quick mode)."""
+    return (QUICK_ROOT / "variants" if quick else VARIANTS) / name
+
+
+def output_dirs(quick: bool, name: str | None = None) -> tuple[Path, Path]:
+    """Default `(figures, results)` folders of a full or a quick run, or of experiment `name`."""
+    if name:
+        root = variant_root(name, quick)
+        return root / "figures", root / "results"
     return (QUICK_ROOT / "figures", QUICK_ROOT / "results") if quick else (FIGURES, RESULTS)
 
 
-def report_pdf(quick: bool) -> Path:
-    """Default report path of a full or a quick run."""
+def report_pdf(quick: bool, name: str | None = None) -> Path:
+    """Default report path of a full or a quick run, or of experiment `name`."""
+    if name:
+        return variant_root(name, quick) / "report.pdf"
     return QUICK_ROOT / "report.pdf" if quick else REPORT_PDF

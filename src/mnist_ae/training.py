@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mnist_ae import preprocessing
+from mnist_ae import codehash, preprocessing
 from mnist_ae.analysis import likelihood
 from mnist_ae.models import constrained, losses, vae
 from mnist_ae.atomic import atomic_write
@@ -376,13 +376,20 @@ class Trained:
     decoder: keras.Model | None = None
 
 
+def model_code() -> str:
+    """Digest of the code the exercises' models and the VAEs reach (this module, their builders and
+    losses, preprocessing): part of their cache keys (`codehash.digest`)."""
+    return codehash.digest([__name__])
+
+
 def load_or_train(cache: ModelCache | None, model: keras.Model, name: str, settings: dict, train,
-                  parent: str | None = None) -> tuple[dict, bool]:
+                  parent: str | None = None, code: str | None = None) -> tuple[dict, bool]:
     """`cache.load_or_train(...)`, or without a cache `train(None)`: training never needs a cache
     (a cache only saves retraining and lets an interrupted run resume from its checkpoints).
+    `code` is the digest of the code that trains the model (default: `model_code()`).
     Returns (training record with `train_seconds`, whether it came from the cache)."""
     if cache is not None:
-        return cache.load_or_train(model, name, settings, train, parent=parent)
+        return cache.load_or_train(model, name, settings, train, parent=parent, code=code or model_code())
     started = time.perf_counter()
     return {**train(None), "train_seconds": round(time.perf_counter() - started, 2)}, False
 
@@ -393,7 +400,7 @@ def train_autoencoder(x_train, x_test, config: AEConfig, cache: ModelCache | Non
     encoder, decoder = constrained.build_encoder(), constrained.build_decoder(output_bias=config.output_bias)
     autoencoder = constrained.build_autoencoder(encoder, decoder)
     settings = {**dataclasses.asdict(config), "n_train": len(x_train)}
-    key = settings_key("autoencoder", settings)
+    key = settings_key("autoencoder", settings, code=model_code())
 
     def train(checkpoint_dir):
         # Compiled only to train: a cache hit loads weights into an optimizer-free model.
@@ -431,7 +438,7 @@ def train_classifier(x_train, y_train, x_test, y_test, config: ClassifierConfig,
                    validation_data=(x_test, one_hot(y_test)), checkpoint_dir=checkpoint_dir)
 
     history, cached = load_or_train(cache, classifier, "classifier", settings, train, parent=parent)
-    return Trained(classifier, history, cached, settings_key("classifier", settings, parent))
+    return Trained(classifier, history, cached, settings_key("classifier", settings, parent, code=model_code()))
 
 
 def encode(encoder: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -507,4 +514,5 @@ def train_vae(x_train, x_test, config: vae.VAEConfig, cache: ModelCache | None =
 
     name = f"vae{config.latent_dim}-{config.likelihood}"
     history, cached = load_or_train(cache, model, name, settings, train)
-    return Trained(model, history, cached, settings_key(name, settings), model.encoder, model.decoder)
+    return Trained(model, history, cached, settings_key(name, settings, code=model_code()), model.encoder,
+                   model.decoder)

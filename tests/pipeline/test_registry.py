@@ -22,7 +22,8 @@ def test_needs_come_earlier_in_the_order():
 def test_the_report_needs_every_step_it_reads_and_runs_last():
     report = registry.get("report")
     assert registry.needs_of(report) == tuple(s.name for s in registry.STEPS if s.in_report)
-    assert set(registry.needs_of(report)) == {s.name for s in registry.report_steps()} | {"seeds"}  # and what it quotes
+    quoted = {s.name for s in registry.STEPS if s.in_report and s.on_demand}  # shown when present
+    assert quoted and set(registry.needs_of(report)) == {s.name for s in registry.report_steps()} | quoted
     assert registry.STEPS[-1] is report
     assert "benchmark" not in registry.needs_of(report)
 
@@ -31,7 +32,7 @@ def test_every_figure_the_report_shows_is_an_output_of_a_registered_step():
     source = paths.REPORT_SOURCE.read_text()
     # explorer.png is shown only when present: `bash run.sh explore --measure` writes it, no job step.
     shown = set(re.findall(r'fig\("([^"]+)"', source)) - {"explorer.png"}
-    written = {f for s in registry.report_steps() for f in s.figures}
+    written = {f for s in registry.STEPS if s.in_report for f in s.figures}  # on-demand ones when present
     assert shown, "no figures found in the report source"
     assert shown <= written, f"the report shows figures no step writes: {shown - written}"
     for step in registry.report_steps():  # and every step the report reads shows up in it
@@ -42,6 +43,14 @@ def test_outputs_are_the_figures_and_the_result_file():
     step = registry.get("exercise_2")
     assert step.outputs(paths.FIGURES, paths.RESULTS) == [paths.FIGURES / "ex2_latent_scatter.png",
                                                           paths.RESULTS / "exercise_2.json"]
+
+
+def test_a_headline_that_fails_says_so_in_one_line(tmp_path):
+    from mnist_ae.pipeline.stamps import Pipeline
+
+    (tmp_path / "exercise_1.json").write_text('{"test_loss": 1}')
+    line = Pipeline(quick=True, results=tmp_path, state_dir=tmp_path).headline(registry.get("exercise_1"))
+    assert line.startswith("(no headline: KeyError 'test_mse' reading ") and "\n" not in line
 
 
 def test_headlines_read_the_result_json():

@@ -66,8 +66,8 @@ class LoadOnly(ModelCache):
         super().__init__(directory)
         self.hint = f"run `bash run.sh run {step}{' --quick' if quick else ''}` first"
 
-    def load_or_train(self, model, name, settings, train, parent=None):
-        return self.load(model, name, settings, parent, missing=self.hint), True
+    def load_or_train(self, model, name, settings, train, parent=None, *, code):
+        return self.load(model, name, settings, parent, missing=self.hint, code=code), True
 
 
 def _cache(run, step: str) -> LoadOnly:
@@ -76,7 +76,7 @@ def _cache(run, step: str) -> LoadOnly:
 
 def autoencoder_panel(run) -> Panel:
     """Exercise 1's autoencoder (its default recipe at this run's seed): the code plane."""
-    ae = train_autoencoder(run.x_train, run.x_test, run.default_autoencoder_config(), _cache(run, "exercise_1"))
+    ae = train_autoencoder(run.x_train, run.x_test, run.recipe("ex1_ae"), _cache(run, "exercise_1"))
     codes = encode(ae.encoder, run.x_test)
     return Panel("ae", "autoencoder (exercise 1): code plane", codes,
                  view_decoder(ae.decoder, codes.shape[1], crop=preprocessing.PAD))
@@ -85,7 +85,7 @@ def autoencoder_panel(run) -> Panel:
 def vae_panel(run, latent_dim: int) -> Panel:
     """The shared VAE of `latent_dim` (2-D: exercise 6's MSE VAE; larger: the likelihood study's
     Bernoulli VAE): its encoder means."""
-    model = train_vae(run.x_train, run.x_test, run.vae_config(latent_dim),
+    model = train_vae(run.x_train, run.x_test, run.recipe(f"vae_{latent_dim}d"),
                       _cache(run, f"vae_{latent_dim}d")).model  # the step that trains it
     means = np.asarray(model.encoder.predict(run.x_test, batch_size=2048, verbose=0)[0])
     decoder = view_decoder(model.decoder, latent_dim, sigmoid=model.likelihood == "bernoulli", crop=preprocessing.PAD)

@@ -179,6 +179,21 @@ def cache_name(code_size: int) -> str:
     return f"code-ae{code_size}"
 
 
+def finalist_code() -> str:
+    """Digest of the code that trains a finalist (`studies.search.train_finalist`, these builders
+    and what they reach): part of its cache key, and of the keys of the models that start from it."""
+    from mnist_ae import codehash
+
+    return codehash.digest(["mnist_ae.studies.search"])
+
+
+def finalist_key(code_size: int, settings: dict) -> str:
+    """Cache key of the finalist of `code_size` trained with `settings` (the parent of its fine-tunings)."""
+    from mnist_ae.cache import settings_key
+
+    return settings_key(cache_name(code_size), settings, code=finalist_code())
+
+
 def load_finalist(cache, study_results: dict, code_size: int) -> tuple[keras.Model, keras.Model, keras.Model]:
     """`(encoder, decoder, autoencoder)` of the code-size study's trained finalist of `code_size`.
 
@@ -199,5 +214,5 @@ def load_finalist(cache, study_results: dict, code_size: int) -> tuple[keras.Mod
         raise CacheError(f"the code-size {code_size} finalist is not in the model cache {cache.directory}; "
                          f"run the code_size step first")
 
-    cache.load_or_train(autoencoder, cache_name(code_size), info["settings"], missing)
+    cache.load_or_train(autoencoder, cache_name(code_size), info["settings"], missing, code=finalist_code())
     return encoder, decoder, autoencoder

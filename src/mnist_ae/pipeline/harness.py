@@ -3,8 +3,11 @@
 Example (a script's whole skeleton)::
 
     def main(argv=None):
-        parser = exercise_parser(__doc__, AEConfig())
+        parser = exercise_parser(__doc__, recipes=("ex1_ae",))
         return run_script(parser, argv, body)
+
+    def body(run):
+        trained = train_autoencoder(run.x_train, run.x_test, run.recipe("ex1_ae"), run.cache)
 """
 
 from __future__ import annotations
@@ -31,16 +34,22 @@ class Quick:
 
     train_images: int = 2048
     test_images: int = 512
-    epochs: int = 1  # every model: the flags' default and the shared recipes (`Run.*_config`)
+    epochs: int = 1  # every recipe's epochs (`mnist_ae.recipes`)
     code_size_budget: str = "quick"  # `studies.search.BUDGETS`: 2 trials a size on 512 images
-    finetune_conv_epochs: int = 1  # the fine-tuning networks that train the convolutions
+    finetune_conv_epochs: int = 1  # the fine-tuning networks that train the convolutions (`finetune.conv_epochs`)
     finetune_subsets: int = 1  # seeded few-label subsets (full: `SUBSET_SEEDS`)
     tsne_images: int = 500  # test images t-SNE embeds
     iwae: tuple[int, int] = (50, 100)  # importance samples k, test images
     benchmark_images: tuple[int, int] = (800, 1536)  # timed images: autoencoder, VAE
 
 
+    def recipe_fields(self) -> dict:
+        """What a smoke run sets in a recipe's config (each recipe lists the fields it takes)."""
+        return {"epochs": self.epochs, "conv_epochs": self.finetune_conv_epochs}
+
+
 QUICK = Quick()
+SEED = 0  # the seed of a step's own sampling (subsets, PCA, test draws); a model's is in its recipe
 
 
 def positive_int(text: str) -> int:
@@ -77,23 +86,34 @@ def ensure_writable_dir(path: Path) -> Path:
     return path
 
 
-def exercise_parser(description: str, config, recipes: str | None = None) -> argparse.ArgumentParser:
-    """Parser with the flags every script has; training defaults come from `config`.
+class _Refused(argparse.Action):
+    """A training flag of the old scripts: it would change a shared model for one step only, so it
+    is refused with the way to change that model for every step that uses it."""
 
-    A script that trains several recipes also passes `recipes` (what they are): its training
-    flags then default to None, i.e. each recipe's own value, and their help says so (the seed
-    still defaults to `config.seed`).
-    """
+    def __init__(self, option_strings, dest, recipe: str = "ex1_ae", **kwargs):
+        self.recipe = recipe
+        super().__init__(option_strings, dest, help=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        field = option_string.lstrip("-").replace("-", "_")
+        parser.exit(2, f"{parser.prog}: error: {option_string} would change the shared model {self.recipe} for this "
+                       f"step alone; change it for every step that uses it with `bash run.sh all --set "
+                       f"{self.recipe}.{field}={values} --name NAME` (outputs in {paths.VARIANTS}/NAME/)\n")
+
+
+def exercise_parser(description: str, recipes: tuple[str, ...] = ()) -> argparse.ArgumentParser:
+    """Parser with the flags every script has. `recipes`: the models (`mnist_ae.recipes`) the
+    script trains or reads; `--set RECIPE.FIELD=VALUE` changes one, and then `--name NAME` puts
+    every output under `build/variants/NAME/` (never over the full run's). The old training
+    flags (`--epochs`, `--batch-size`, `--learning-rate`, `--seed`) are refused with that advice."""
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    own = f" (default: each recipe's: {recipes})" if recipes else ""
-    p.set_defaults(full_epochs=None if recipes else config.epochs)
-    p.add_argument("--epochs", type=positive_int, default=None,
-                   help=f"training epochs{own or f' (default {config.epochs}'}; 1 with --quick{'' if own else ')'}")
-    p.add_argument("--batch-size", type=positive_int, default=None if recipes else config.batch_size,
-                   help=f"minibatch size{own}")
-    p.add_argument("--learning-rate", type=positive_float, default=None if recipes else config.learning_rate,
-                   help=f"initial Adam rate{own}")
-    p.add_argument("--seed", type=int, default=config.seed, help="seed for Keras, NumPy and Python")
+    p.set_defaults(seed=SEED)
+    for flag in ("--epochs", "--batch-size", "--learning-rate", "--seed"):
+        p.add_argument(flag, action=_Refused, recipe=recipes[0] if recipes else "ex1_ae")
+    uses = f" (this script uses: {', '.join(recipes)})" if recipes else ""
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="RECIPE.FIELD=VALUE",
+                   help=f"change a recipe of `mnist_ae.recipes`{uses}, e.g. ex1_ae.batch_size=64; needs --name")
+    p.add_argument("--name", type=variant_name, help=f"an experiment's name: outputs under {paths.VARIANTS}/NAME/")
     p.add_argument("--quick", action="store_true",
                    help=f"smoke run: {QUICK.train_images} train / {QUICK.test_images} test images, {QUICK.epochs} epoch, "
                         f"outputs under {paths.QUICK_ROOT}/ (never over full results)")
@@ -104,6 +124,13 @@ def exercise_parser(description: str, config, recipes: str | None = None) -> arg
     p.add_argument("--retrain", action="store_true", help="ignore (and replace) cached models")
     p.add_argument("--data", type=Path, help=f"explicit MNIST file (.npz/.whl/.pkl.gz); also ${data.DATA_ENV}")
     return p
+
+
+def variant_name(text: str) -> str:
+    """argparse type: an experiment's name, a folder name of letters, digits, `-`, `_` and `.`."""
+    if not text or not all(c.isalnum() or c in "-_." for c in text) or text.startswith("."):
+        raise argparse.ArgumentTypeError(f"must be letters, digits, '-', '_' or '.', got {text!r}")
+    return text
 
 
 @dataclasses.dataclass
@@ -120,39 +147,39 @@ class Run:
     y_test: np.ndarray
     started: float
 
-    def config(self, cls):
-        """The training config `cls` filled from the flags."""
-        return cls(epochs=self.args.epochs, batch_size=self.args.batch_size,
-                   learning_rate=self.args.learning_rate, seed=self.args.seed)
+    overrides: dict = dataclasses.field(default_factory=dict)  # {recipe: {field: value}} from --set
+
+    def recipe(self, name: str, **changes):
+        """The config of recipe `name` for this run: the full run's, quick mode's values with
+        `--quick`, the `--set` overrides, then `changes` (a study's own variations, e.g. a seed)."""
+        from mnist_ae import recipes
+
+        config = recipes.configure(name, self.overrides.get(name), QUICK.recipe_fields() if self.args.quick else None)
+        return dataclasses.replace(config, **changes)
 
     def all_images(self) -> tuple[np.ndarray, np.ndarray]:
         """Train then test images (model inputs) and their labels: "all images" of the exercises."""
         return np.concatenate([self.x_train, self.x_test]), np.concatenate([self.y_train, self.y_test])
 
-    def default_autoencoder_config(self):
-        """Exercise 1's default recipe at this run's seed (1 epoch in quick mode), for reuse."""
-        from mnist_ae.training import AEConfig
+    def autoencoder(self):
+        """Exercise 1's autoencoder (recipe `ex1_ae`), from the cache (trained if absent)."""
+        from mnist_ae.training import train_autoencoder
 
-        return AEConfig(seed=self.args.seed, **({"epochs": QUICK.epochs} if self.args.quick else {}))
+        return train_autoencoder(self.x_train, self.x_test, self.recipe("ex1_ae"), self.cache)
 
-    def default_classifier(self):
-        """Exercise 4's classifier with its default recipe at this run's seed (1 epoch in quick
-        mode), from the cache (trained if absent): the classifier that reads generated images."""
-        from mnist_ae.training import ClassifierConfig, train_classifier
+    def classifier(self):
+        """Exercise 4's classifier (recipe `ex4_classifier`), from the cache (trained if absent):
+        the classifier that reads generated images."""
+        from mnist_ae.training import train_classifier
 
-        config = ClassifierConfig(seed=self.args.seed, **({"epochs": QUICK.epochs} if self.args.quick else {}))
-        return train_classifier(self.x_train, self.y_train, self.x_test, self.y_test, config, self.cache).model
+        return train_classifier(self.x_train, self.y_train, self.x_test, self.y_test, self.recipe("ex4_classifier"),
+                                self.cache)
 
-    def vae_config(self, latent_dim: int, likelihood: str | None = None, **overrides):
-        """The shared VAE of `latent_dim` (`training.vae_recipe`: 2-D is exercise 6's MSE VAE,
-        larger the likelihood study's Bernoulli VAE) at this run's seed, 1 epoch in quick mode;
-        `overrides` (e.g. flags) that are not None replace its values."""
-        from mnist_ae.training import vae_recipe
+    def vae(self, latent_dim: int):
+        """The shared VAE of `latent_dim` (recipe `vae_2d` or `vae_16d`), from the cache (trained if absent)."""
+        from mnist_ae.training import train_vae
 
-        changes = {k: v for k, v in overrides.items() if v is not None}
-        if self.args.quick:
-            changes.setdefault("epochs", QUICK.epochs)
-        return dataclasses.replace(vae_recipe(latent_dim, seed=self.args.seed, likelihood=likelihood), **changes)
+        return train_vae(self.x_train, self.x_test, self.recipe(f"vae_{latent_dim}d"), self.cache)
 
     def wall_time(self) -> float:
         return time.perf_counter() - self.started
@@ -166,12 +193,14 @@ class Run:
 
 
 def output_dirs(args) -> tuple[Path, Path]:
-    default_figures, default_results = paths.output_dirs(args.quick)
+    default_figures, default_results = paths.output_dirs(args.quick, args.name)
     figures, results = args.figures_dir or default_figures, args.results_dir or default_results
-    if args.quick:
-        for given, full in zip((figures, results), paths.output_dirs(False)):
-            if given.resolve() == full.resolve():
-                raise ValueError(f"--quick may not write into {full}/, which holds the full-run results")
+    for given, full in zip((figures, results), paths.output_dirs(False)):
+        if given.resolve() == full.resolve() and args.quick:
+            raise ValueError(f"--quick may not write into {full}/, which holds the full-run results")
+        if given.resolve() == full.resolve() and args.overrides:
+            raise ValueError(f"--set changes a recipe, so its outputs may not go into {full}/ (the full run's): "
+                             f"name the experiment with --name NAME (outputs in {paths.VARIANTS}/NAME/)")
     return figures, results
 
 
@@ -181,9 +210,10 @@ def prepare(args) -> Run:
     Seeding happens where each model is built (`keras.utils.set_random_seed(config.seed)`), so
     every model of a run starts from its own seed whatever ran before it in the process.
     """
+    from mnist_ae import recipes
+
     started = time.perf_counter()
-    if args.epochs is None:
-        args.epochs = QUICK.epochs if args.quick else args.full_epochs
+    overrides = recipes.parse_overrides(args.overrides)
     figures, results = output_dirs(args)
     for d in (figures, results, args.cache_dir):
         ensure_writable_dir(d)
@@ -191,11 +221,14 @@ def prepare(args) -> Run:
     if args.quick:
         n, m = QUICK.train_images, QUICK.test_images
         x_train, y_train, x_test, y_test = x_train[:n], y_train[:n], x_test[:m], y_test[:m]
-    if args.batch_size is not None and args.batch_size > len(x_train):
-        raise ValueError(f"--batch-size {args.batch_size} is larger than the {len(x_train)} training images")
+    for name, fields in overrides.items():
+        batch = recipes.configure(name, fields, QUICK.recipe_fields() if args.quick else None)
+        if getattr(batch, "batch_size", 0) > len(x_train):
+            raise ValueError(f"--set {name}.batch_size={batch.batch_size} is larger than the {len(x_train)} "
+                             "training images")
     return Run(args, figures, results, ModelCache(args.cache_dir, retrain=args.retrain),
                preprocessing.to_model_input(x_train), y_train.astype(np.int64),
-               preprocessing.to_model_input(x_test), y_test.astype(np.int64), started)
+               preprocessing.to_model_input(x_test), y_test.astype(np.int64), started, overrides)
 
 
 def run_script(parser: argparse.ArgumentParser, argv, body) -> int:

@@ -37,6 +37,7 @@ class Lane:
     def idle(self) -> bool:
         return self.step is None and not self.closed and self.open_streams == 2 and self.process.poll() is None
 
+
 class SideBySide(InOrder):
     """Up to `jobs` steps at once, each in a lane (a `mnist_ae.pipeline.worker` process that runs
     one step after another), started as soon as the steps they need are done, the longest

@@ -77,8 +77,8 @@ def provenance(args, *, n_train: int, n_test: int, wall_time_s: float) -> dict:
     return {
         "quick": bool(args.quick),
         "seed": args.seed,
-        "epochs": getattr(args, "epochs", None),
-        "batch_size": getattr(args, "batch_size", None),
+        "overrides": list(getattr(args, "overrides", None) or []),  # `--set RECIPE.FIELD=VALUE` (an experiment's)
+        "variant": getattr(args, "name", None),
         "train_size": n_train,
         "test_size": n_test,
         "wall_time_s": round(wall_time_s, 2),

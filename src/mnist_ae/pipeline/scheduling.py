@@ -23,6 +23,7 @@ def duration(seconds: float) -> str:
     """
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
+
 def select(names: list[str], start: str | None) -> list[registry.Step]:
     """The steps to run, in registry order: `all` (the job: every step but the on-demand ones) or
     the named ones, from `start` on."""
@@ -47,6 +48,7 @@ def default_jobs() -> int:
     are marked `alone` and run with nothing beside them.
     """
     return min(2, os.cpu_count() or 1)
+
 
 class InOrder:
     """Steps one after the other in this process; the base of `SideBySide`'s bookkeeping."""
@@ -132,6 +134,7 @@ class InOrder:
             return EXIT_INTERRUPTED
         return 0
 
+
 def pace(expected: dict[str, float], took: dict[str, float]) -> float:
     """How long this run's finished steps took against the last full run's times for them
     (`took` / `expected`, summed over the steps in both): machines differ several-fold, so the
@@ -160,6 +163,7 @@ def time_left(expected: dict[str, float], left: list[str], running_for: dict[str
     """
     rest = {n: max(float(expected[n]) - running_for.get(n, 0.0), 0.0) for n in left}
     return max(sum(rest.values()) / jobs, max(rest.values(), default=0.0))
+
 
 def critical_path(chosen: list[registry.Step], seconds: dict[str, float]) -> dict[str, float]:
     """For each step, the expected seconds from its start to the end of the longest chain of

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from mnist_ae import data, paths
+from mnist_ae import codehash, data, paths
 from mnist_ae.pipeline import registry
 from mnist_ae.atomic import atomic_write
 
@@ -25,17 +25,16 @@ def sha256_file(path: Path) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
+
 def code_digest(step: registry.Step) -> str:
-    """Hash of the library's sources (every module of the package and its subpackages but the
-    explorer, which only its own step lists in `sources`), the step's script and its extra sources."""
-    package = paths.ROOT / "src" / "mnist_ae"
-    files = sorted(f for f in package.rglob("*.py") if "explorer" not in f.relative_to(package).parts)
-    files += [step.script_path, *(paths.ROOT / s for s in step.sources)]
-    digest = hashlib.sha256()
-    for f in files:
-        name = f.relative_to(paths.ROOT) if f.is_relative_to(paths.ROOT) else f
-        digest.update(str(name).encode() + b"\0" + f.read_bytes() + b"\0")
+    """Hash of the code the step reaches: its script, the package modules it imports and what
+    they import in turn (`codehash`: a chart module is in the digest of the steps that draw with
+    it, not of one that only trains), and its extra `sources` (byte for byte)."""
+    digest = hashlib.sha256(codehash.digest([], [step.script_path]).encode())
+    for source in step.sources:
+        digest.update(f"\0{source}\0".encode() + (paths.ROOT / source).read_bytes())
     return digest.hexdigest()
+
 
 @dataclasses.dataclass
 class Outcome:
@@ -52,16 +51,23 @@ class Pipeline:
     def __init__(self, quick: bool, force: bool = False, state_dir: Path | None = None,
                  figures: Path | None = None, results: Path | None = None, cache_dir: Path | None = None,
                  report: Path | None = None, tensorflow: bool = True, sites: Path | None = None,
-                 estimates: Path | None = None):
+                 estimates: Path | None = None, overrides: list[str] | tuple[str, ...] = (), name: str | None = None):
         self.quick, self.force = quick, force
+        # An experiment (`--set ... --name NAME`): every step gets the overrides, every output (and
+        # the stamps) lives under the experiment's folder.
+        self.overrides, self.name = list(overrides), name
+        if name:
+            sites = sites or paths.variant_root(name, quick)
         # Step durations to plan a side-by-side run with: the committed full run's `pipeline.json`.
         self.estimates = estimates or paths.output_dirs(False)[1] / "pipeline.json"
         self.tensorflow = tensorflow  # False: the steps are not this project's (the runner's tests)
         self.cache_dir = cache_dir or paths.MODEL_CACHE
-        self.report = report or paths.report_pdf(quick)
-        default_figures, default_results = paths.output_dirs(quick)
+        self.report = report or paths.report_pdf(quick, name)
+        default_figures, default_results = paths.output_dirs(quick, name)
         self.figures, self.results = figures or default_figures, results or default_results
         self.state = (state_dir or paths.PIPELINE_STATE) / ("quick" if quick else "full")
+        if name:
+            self.state = self.state / "variants" / name
         self.sites = sites  # where `site` steps build (None: each step's own `site_dir`)
         self.outcomes: list[Outcome] = []
         self.whole_job = True  # `run` says whether these are all of `run all`'s steps
@@ -72,6 +78,8 @@ class Pipeline:
     def argv(self, step: registry.Step) -> list[str]:
         """The flags the step's `main` gets: where its outputs go, and quick mode."""
         flags = [*step.args, *(["--quick"] if self.quick else [])]
+        if self.name and (step.results or step.site):
+            flags += [f"--set={o}" for o in self.overrides] + ["--name", self.name]
         flags += ["--figures-dir", str(self.figures), "--results-dir", str(self.results)]
         if step.site:
             return flags + ["--cache-dir", str(self.cache_dir), "--site-dir", str(self.site_dir(step))]
@@ -134,8 +142,9 @@ class Pipeline:
         source = self.site_dir(step) / registry.SITE_MANIFEST if step.site else self.results / f"{step.name}.json"
         try:
             return step.headline(json.loads(source.read_text()))
-        except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
-            return ""
+        except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError) as e:
+            # Said in one line, in the summary too: a headline that reads a key its results lack is a bug.
+            return f"(no headline: {type(e).__name__} {e} reading {source})".splitlines()[0]
 
     # --- the summary ------------------------------------------------------------------------
 

@@ -88,6 +88,44 @@ SPACES = {
 BATCH_SIZE = 128
 
 
+@dataclasses.dataclass(frozen=True)
+class FinalistConfig:
+    """How a code size's best trial is retrained into the study's finalist (AE8, AE32): on the
+    whole training split, its rate annealed along a cosine to 2 % over at most `epochs` (None:
+    the trial's own `max_epochs`), stopped early on the validation MSE with the trial's patience.
+    14 epochs: the finalists flatten before it (docs/measurements.md)."""
+
+    epochs: int = 14
+    seed: int = 0
+
+
+def train_finalist(trial_params: dict, size: int, config: FinalistConfig, x_train, x_val, cache, verbose: int = 2):
+    """The finalist of code size `size` from its best trial's `trial_params`, trained (or loaded
+    from `cache`): `(autoencoder, history, was_cached, params, settings)`. `settings` is what its
+    cache key and the results record (the studies after it rebuild it from them)."""
+    import keras
+
+    from mnist_ae import preprocessing
+    from mnist_ae.models import code_models
+
+    params = {**trial_params, "batch_size": BATCH_SIZE}
+    params.setdefault("weight_decay", 0.0)
+    choices = code_models.CodeParams.of(params)  # checked; the settings keep the plain dict
+    epochs = min(choices.max_epochs, config.epochs or choices.max_epochs)
+    settings = {"params": params, "code_size": size, "epochs": epochs, "n_train": len(x_train),
+                "seed": config.seed, "split_seed": preprocessing.SPLIT_SEED, "schedule": "cosine to 2 %"}
+    keras.utils.set_random_seed(config.seed)
+    _, _, autoencoder = code_models.build(params, size)
+
+    def train(checkpoint_dir):
+        return compile_and_fit(autoencoder, params, x_train, x_val, epochs, checkpoint_dir=checkpoint_dir,
+                               verbose=verbose, decay=True)
+
+    history, cached = cache.load_or_train(autoencoder, code_models.cache_name(size), settings, train,
+                                          code=code_models.finalist_code())
+    return autoencoder, history, cached, params, settings
+
+
 def space_digest(space: str) -> str:
     """Six hex digits that change whenever `SPACES[space]` does.
 
@@ -130,15 +168,20 @@ class SearchSpec:
         another length or data size are another study.
 
         The space's digest is part of the name: trials sampled from an earlier space are never
-        mixed with the current one's (Optuna refuses a changed categorical choice).
+        mixed with the current one's (Optuna refuses a changed categorical choice). So is the
+        digest of the code a trial runs (this module, the builders, the training loop:
+        `code_models.finalist_code`): trials of older model code are never reused.
 
         Example:
             >>> SearchSpec(plan=BUDGETS["default"]).study_name(8)  # doctest: +ELLIPSIS
-            'code-size-default-tpe-seed0-n50000-all-e1a-s...-ae8'
+            'code-size-default-tpe-seed0-n50000-all-e1a-s...-c...-ae8'
         """
+        from mnist_ae.models import code_models
+
         p = self.plan
         return (f"code-size-{p.name}-{self.sampler}-seed{self.seed}-n{self.n_train}-{p.search_train or 'all'}"
-                f"-e{p.search_epochs or 'max'}{'a' if p.anneal_trials else ''}-s{space_digest(p.space)}-ae{size}")
+                f"-e{p.search_epochs or 'max'}{'a' if p.anneal_trials else ''}-s{space_digest(p.space)}"
+                f"-c{code_models.finalist_code()[:8]}-ae{size}")
 
 
 # --- storage ---------------------------------------------------------------------------------

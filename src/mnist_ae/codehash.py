@@ -1,0 +1,106 @@
+"""Digests of the code a model or a step reaches: what makes the cache and the runner content-addressed.
+
+A module reaches the package modules it imports (anywhere in it, in a function too) and, in
+turn, what those import, with each package's `__init__.py` on the way (importing
+`mnist_ae.models.vae` runs `mnist_ae/__init__.py`, which sets TensorFlow's kernels). The digest
+hashes each reached file's syntax tree without its docstrings, so a reworded docstring or
+comment changes nothing while any changed statement, constant or default does. Third-party
+libraries are not hashed: their versions are pinned by the project's requirements.
+
+Example:
+    >>> "mnist_ae/models/constrained.py" in [str(p) for p in reached(["mnist_ae.training"])]
+    True
+    >>> "mnist_ae/plots/charts.py" in [str(p) for p in reached(["mnist_ae.training"])]
+    False
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+from pathlib import Path
+from typing import Iterable
+
+PACKAGE = "mnist_ae"
+SOURCE = Path(__file__).resolve().parent.parent  # the folder holding the package (src/)
+
+
+def _file(module: str) -> Path | None:
+    """The source file of package module `module` (a package's `__init__.py`), None if it is none."""
+    base = SOURCE.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(path: Path) -> set[str]:
+    """The package modules `path` imports, `from mnist_ae.x import y` counting `mnist_ae.x.y` when
+    that is a module (else `mnist_ae.x`)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == PACKAGE)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == PACKAGE:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names if _file(f"{node.module}.{a.name}"))
+    return found
+
+
+def _with_parents(module: str) -> list[str]:
+    parts = module.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def reached(modules: Iterable[str], files: Iterable[Path] = ()) -> list[Path]:
+    """Package files (relative to `SOURCE`) that `modules` and the scripts `files` reach, sorted."""
+    todo = {m for module in modules for m in _with_parents(module)}
+    for f in files:
+        todo |= {m for module in _imports(Path(f)) for m in _with_parents(module)}
+    seen: set[str] = set()
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        path = _file(module)
+        if path is None:
+            raise ValueError(f"{module} is not a module of the package")
+        todo |= {m for imported in _imports(path) for m in _with_parents(imported)} - seen
+    return sorted(_file(m).relative_to(SOURCE) for m in seen)
+
+
+def _strip_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+@functools.lru_cache(maxsize=None)
+def source_digest(path: Path) -> str:
+    """SHA-256 of a Python file's syntax tree without docstrings (comments are not in the tree)."""
+    tree = _strip_docstrings(ast.parse(Path(path).read_text(), str(path)))
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
+
+
+def digest(modules: Iterable[str], files: Iterable[Path] = ()) -> str:
+    """12 hex digits naming the code `modules` and the scripts `files` reach (the files themselves too).
+
+    Example:
+        >>> digest(["mnist_ae.training"]) == digest(["mnist_ae.training"])
+        True
+        >>> digest(["mnist_ae.training"]) == digest(["mnist_ae.models.code_models"])
+        False
+    """
+    files = [Path(f) for f in files]
+    h = hashlib.sha256()
+    for rel in reached(modules, files):
+        h.update(f"{rel}\0{source_digest(SOURCE / rel)}\0".encode())
+    for f in files:
+        h.update(f"{f.name}\0{source_digest(f.resolve())}\0".encode())
+    return h.hexdigest()[:12]
