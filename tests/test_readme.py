@@ -107,12 +107,13 @@ def test_a_missing_result_file_is_one_line_naming_it(table, tmp_path):
     assert "exercise_3.json" in str(error.value) and "\n" not in str(error.value)
 
 
-def test_the_script_writes_both_blocks_and_fails_in_one_line(table, tmp_path, capsys):
+def test_the_script_writes_its_blocks_and_fails_in_one_line(table, tmp_path, capsys):
     doc = tmp_path / "README.md"
     doc.write_text(f"a\n{table.HEADLINE_START}\nold\n{table.HEADLINE_END}\n"
-                   f"took {table.JOBTIME_START}old{table.JOBTIME_END} here\n")
+                   f"took {table.JOBTIME_START}old{table.JOBTIME_END} here\n{table.MAP_START}\nold\n{table.MAP_END}\n")
     assert table.main(["--write", str(doc)]) == 0
     text = doc.read_text()
+    assert table.block(text, table.MAP_START, table.MAP_END) == table.step_map(RESULTS)
     assert table.block(text, table.HEADLINE_START, table.HEADLINE_END) == table.markdown(table.rows(RESULTS))
     assert f"took {table.JOBTIME_START}{table.job_time(RESULTS)}{table.JOBTIME_END} here" in text
     capsys.readouterr()

@@ -74,16 +74,16 @@ def test_cache_trains_once_then_loads_the_same_weights(tmp_path):
         return training.fit(model, x, y, epochs=1, batch_size=5, validation_data=(x, y),
                             checkpoint_dir=checkpoint_dir)
 
-    record, cached = store.load_or_train(model, "reg", {"epochs": 1}, train)
+    record, cached = store.load_or_train(model, "reg", {"epochs": 1}, train, code="t")
     assert not cached and calls == [1]
     fresh, _, _ = tiny_regression(seed=1)
-    again, cached = store.load_or_train(fresh, "reg", {"epochs": 1}, train)
+    again, cached = store.load_or_train(fresh, "reg", {"epochs": 1}, train, code="t")
     assert cached and calls == [1] and again == json.loads(json.dumps(record))
     np.testing.assert_array_equal(fresh.predict(x, verbose=0), model.predict(x, verbose=0))
-    _, cached = store.load_or_train(fresh, "reg", {"epochs": 2}, train)  # other settings: retrain
+    _, cached = store.load_or_train(fresh, "reg", {"epochs": 2}, train, code="t")  # other settings: retrain
     assert not cached and calls == [1, 1]
     assert not list(tmp_path.glob("*.partial"))  # checkpoints are gone once a run is finished
-    _, cached = cache.ModelCache(tmp_path, retrain=True).load_or_train(fresh, "reg", {"epochs": 1}, train)
+    _, cached = cache.ModelCache(tmp_path, retrain=True).load_or_train(fresh, "reg", {"epochs": 1}, train, code="t")
     assert not cached and calls == [1, 1, 1]
 
 
@@ -101,10 +101,10 @@ def test_a_model_wanted_by_two_steps_at_once_is_trained_once(tmp_path, capsys):
         return {"trained": True}
 
     results = {}
-    worker = threading.Thread(target=lambda: results.update(first=store.load_or_train(first, "reg", {}, train)))
+    worker = threading.Thread(target=lambda: results.update(first=store.load_or_train(first, "reg", {}, train, code="t")))
     worker.start()
     assert training_started.wait(10)
-    waiter = threading.Thread(target=lambda: results.update(second=store.load_or_train(second, "reg", {}, train)))
+    waiter = threading.Thread(target=lambda: results.update(second=store.load_or_train(second, "reg", {}, train, code="t")))
     waiter.start()
     waiter.join(0.5)
     assert waiter.is_alive()  # blocked on the lock while the first trains
@@ -120,19 +120,19 @@ def test_a_model_wanted_by_two_steps_at_once_is_trained_once(tmp_path, capsys):
 def test_corrupt_or_foreign_cached_weights_give_a_clear_error(tmp_path):
     store = cache.ModelCache(tmp_path)
     model, x, y = tiny_regression()
-    store.load_or_train(model, "reg", {"epochs": 1}, lambda d: {"ok": 1})
-    weights, meta = store.paths("reg", {"epochs": 1})
+    store.load_or_train(model, "reg", {"epochs": 1}, lambda d: {"ok": 1}, code="t")
+    weights, meta = store.paths("reg", {"epochs": 1}, code="t")
     inputs = keras.Input((3,))
     other = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Dense(4)(inputs)))
     with pytest.raises(cache.CacheError, match="from another architecture.*--retrain"):
-        store.load_or_train(other, "reg", {"epochs": 1}, lambda d: {})
+        store.load_or_train(other, "reg", {"epochs": 1}, lambda d: {}, code="t")
     # Same first layer, one layer more: Keras alone would load the first and only warn.
     deeper = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dense(1)(inputs)))
     with pytest.raises(cache.CacheError, match="--retrain"):
-        store.load_or_train(deeper, "reg", {"epochs": 1}, lambda d: {})
+        store.load_or_train(deeper, "reg", {"epochs": 1}, lambda d: {}, code="t")
     weights.write_bytes(b"not hdf5")
     with pytest.raises(cache.CacheError, match="unreadable.*--retrain"):
-        store.load_or_train(model, "reg", {"epochs": 1}, lambda d: {})
+        store.load_or_train(model, "reg", {"epochs": 1}, lambda d: {}, code="t")
 
 
 class StopAfter(keras.callbacks.Callback):

@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from mnist_ae import codehash
@@ -70,6 +71,10 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
 )}
 
 
+ANY_SIGN = ("seed", "output_bias")  # numeric fields any value of which makes sense
+MAY_BE_ZERO = ("shift",)  # 0: no augmentation
+
+
 class RecipeError(ValueError):
     """An override names no recipe or field, or a value of the wrong kind; the message says which."""
 
@@ -106,10 +111,17 @@ def _convert(recipe: Recipe, field: str, value):
             if value.lower() not in ("true", "false"):
                 raise ValueError
             return value.lower() == "true"
-        return type(default)(value)
-    except ValueError:
+        converted = type(default)(value)
+    except (TypeError, ValueError):
         raise RecipeError(f"{recipe.name}.{field}={value}: expected {type(default).__name__} "
                           f"like its default {default!r}") from None
+    where = f"{recipe.name}.{field}={value}"
+    if isinstance(converted, float) and not math.isfinite(converted):
+        raise RecipeError(f"{where}: must be a finite number")
+    if isinstance(converted, (int, float)) and not isinstance(converted, bool) and field not in ANY_SIGN:
+        if converted < 0 or (converted == 0 and field not in MAY_BE_ZERO):
+            raise RecipeError(f"{where}: must be more than 0" + (" (or 0)" if field in MAY_BE_ZERO else ""))
+    return converted
 
 
 def configure(name: str, overrides: dict | None = None, quick: dict | None = None):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mnist_ae import data
+from mnist_ae.pipeline import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,11 +36,8 @@ def one_line_error(capsys) -> str:
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--epochs", "0"], "--epochs: must be a positive integer"),
-    (["--batch-size", "-3"], "--batch-size: must be a positive integer"),
-    (["--learning-rate", "-1"], "--learning-rate: must be a positive number"),
-    (["--learning-rate", "nan"], "--learning-rate: must be a positive number"),
     (["--grid-size", "1"], "--grid-size: a grid needs at least 2 points"),
+    (["--name", "a/b"], "--name: must be letters, digits"),
 ])
 def test_invalid_flags_are_rejected_by_the_parser(tmp_path, capsys, flags, message):
     with pytest.raises(SystemExit) as exit_:
@@ -47,6 +45,39 @@ def test_invalid_flags_are_rejected_by_the_parser(tmp_path, capsys, flags, messa
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "res").exists()
+
+
+@pytest.mark.parametrize("flag, field", [("--epochs", "epochs"), ("--batch-size", "batch_size"),
+                                         ("--learning-rate", "learning_rate"), ("--seed", "seed")])
+def test_a_flag_that_would_change_a_shared_model_is_refused_with_the_way_to_do_it(tmp_path, capsys, flag, field):
+    with pytest.raises(SystemExit) as exit_:
+        script("exercise_5").main(["--quick", *outputs(tmp_path), flag, "3"])
+    assert exit_.value.code == 2
+    err = one_line_error(capsys)
+    assert f"{flag} would change the shared model ex1_ae for this step alone" in err
+    assert f"--set ex1_ae.{field}=3 --name NAME" in err and "build/variants/NAME/" in err
+
+
+@pytest.mark.parametrize("override, message", [
+    ("ex1_ae.epochs=0", "ex1_ae.epochs=0: must be more than 0"),
+    ("ex1_ae.batch_size=-3", "ex1_ae.batch_size=-3: must be more than 0"),
+    ("ex1_ae.learning_rate=nan", "ex1_ae.learning_rate=nan: must be a finite number"),
+    ("ex1_ae.epochs=1.5", "ex1_ae.epochs=1.5: expected int like its default 15"),
+    ("ex1_ae.batchsize=3", "recipe ex1_ae has no field 'batchsize' (fields: epochs, batch_size"),
+    ("astrology.epochs=1", "no recipe 'astrology' (choose from ex1_ae, ex4_classifier"),
+    ("ex1_ae.epochs", "--set ex1_ae.epochs: expected RECIPE.FIELD=VALUE"),
+])
+def test_a_bad_override_is_one_line_naming_it(tmp_path, capsys, override, message):
+    assert script("exercise_5").main(["--quick", *outputs(tmp_path), "--set", override]) == 2
+    assert message in one_line_error(capsys)
+    assert not (tmp_path / "res").exists()
+
+
+def test_an_override_over_the_full_run_s_folders_needs_a_name(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # the default folders, relative to here
+    assert script("exercise_1").main(["--set", "ex1_ae.epochs=1", "--cache-dir", str(tmp_path / "c")]) == 2
+    assert "--set changes a recipe, so its outputs may not go into figures/" in one_line_error(capsys)
+    assert not (tmp_path / "figures").exists() or not any((tmp_path / "figures").iterdir())
 
 
 def test_long_likelihood_budget_is_not_a_quick_run(tmp_path, capsys):
@@ -57,8 +88,8 @@ def test_long_likelihood_budget_is_not_a_quick_run(tmp_path, capsys):
 
 
 def test_batch_larger_than_the_data(tmp_path, capsys):
-    assert script("exercise_1").main(["--quick", "--batch-size", "5000", *outputs(tmp_path)]) == 2
-    assert "--batch-size 5000 is larger than the 2048 training images" in one_line_error(capsys)
+    assert script("exercise_1").main(["--quick", "--set", "ex1_ae.batch_size=5000", *outputs(tmp_path)]) == 2
+    assert "--set ex1_ae.batch_size=5000 is larger than the 2048 training images" in one_line_error(capsys)
 
 
 def test_no_mnist_source_names_every_place_and_the_fix(tmp_path, capsys, monkeypatch):
@@ -93,7 +124,7 @@ def test_an_unwritable_output_directory(tmp_path, capsys):
 
 
 def test_nan_loss_stops_at_once_and_writes_no_results(tmp_path, capsys):
-    code = script("exercise_1").main(["--quick", "--learning-rate", "1e12", *outputs(tmp_path)])
+    code = script("exercise_1").main(["--quick", "--set", "ex1_ae.learning_rate=1e12", *outputs(tmp_path)])
     assert code == 2
     assert "training stopped: the loss became NaN or infinite" in capsys.readouterr().err
     assert not (tmp_path / "res" / "exercise_1.json").exists()
@@ -116,15 +147,14 @@ def test_unknown_step_in_run_sh_names_the_registered_ones():
     result = subprocess.run(["bash", str(ROOT / "run.sh"), "run", "astrology"], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
-        "python -m mnist_ae run: error: argument STEP: unknown step 'astrology' (choose from all exercise_1 "
-        "exercise_2 exercise_3 exercise_4 exercise_5 vae_2d vae_16d vae_likelihood exercise_6 code_size latent_exploration "
-        "finetune denoising generation_quality seeds explorer benchmark report)")
+        "python -m mnist_ae run: error: argument STEP: unknown step 'astrology' (choose from all "
+        f"{' '.join(registry.NAMES)})")
 
 
 def training_until_first_checkpoint(tmp_path, **popen):
     """Start a 6-epoch quick exercise 1 in a child process; return it, its command, env and checkpoint."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, str(ROOT / "scripts" / "exercise_1.py"), "--quick", "--epochs", "6", *outputs(tmp_path)]
+    cmd = [sys.executable, str(ROOT / "scripts" / "exercise_1.py"), "--quick", "--set", "ex1_ae.epochs=6", *outputs(tmp_path)]
     proc = subprocess.Popen(cmd, env=env, **popen)
     deadline = time.time() + 120
     states = []
@@ -156,7 +186,7 @@ def test_ctrl_c_in_a_script_is_one_line_and_exit_130_and_a_rerun_resumes(tmp_pat
 
 def test_same_seed_same_run_other_seed_other_run(tmp_path):
     def run(seed, where):
-        flags = ["--quick", "--seed", str(seed), *outputs(tmp_path / where)]
+        flags = ["--quick", "--set", f"ex1_ae.seed={seed}", *outputs(tmp_path / where)]
         assert script("exercise_1").main(flags) == 0
         return json.loads((tmp_path / where / "res" / "exercise_1.json").read_text())
 
