@@ -159,6 +159,11 @@ STEPS: tuple[Step, ...] = (
          section="Appendix B — how much the numbers vary between seeds",
          headline=lambda r: f"test MSE {r['summary']['test_mse']['mean']:.4f} +- {r['summary']['test_mse']['std']:.4f} "
                             f"over {len(r['seeds'])} seeds"),
+    Step("beta_sweep", "exercise 6's 2-D VAE at KL weight beta 0.5, 1, 2, 4: what beta does to the code space (on demand)",
+         ("beta_sweep_grids.png",), needs=("vae_2d",), on_demand=True,
+         section="Study — what β does to the 2-D VAE's code space",
+         headline=lambda r: "test KL " + ", ".join(f"{b}: {r['per_beta'][b]['test_kl']:.1f}" for b in r["betas"])
+                            + " nats by beta"),
     Step("explorer", "latent-space explorer: a static page that decodes any code in the browser (on demand)",
          results=False, needs=("exercise_1", "vae_2d", "vae_16d", "code_size"), in_report=False, on_demand=True,
          site="explorer", sources=_files_under("src/mnist_ae/explorer"),
