@@ -9,7 +9,7 @@ the per-size figure compares models trained to one common budget (best and sprea
 size). The best trial of sizes 8 and 32 (`--finalists`) is retrained on the whole training split
 until its validation curve stops improving (early stopping, or flat at the epoch cap), evaluated
 once on the test set (MSE per pixel, 28x28, pixels in [0, 1]) and cached for the studies after
-it. `--budget reference` runs the reference report's scale (10 full trials per code size over its
+it. `--set code_size_finalists.budget=reference` runs the reference report's scale (10 full trials per code size over its
 whole space: hours on a CPU).
 `--workers N` runs N trial processes; `--storage URL` shares the studies through a database.
 """
@@ -62,16 +62,15 @@ def finalist(run, study, size: int, config: search.FinalistConfig, x_train, x_va
 
 def body(run) -> None:
     args = run.args
-    budget_name = QUICK.code_size_budget if args.quick else args.budget
-    budget = search.BUDGETS[budget_name]
-    if args.trials_per_size:
-        budget = dataclasses.replace(budget, trials_per_size=args.trials_per_size)
     config = run.recipe("code_size_finalists")
+    budget_name = QUICK.code_size_budget if args.quick else config.budget
+    budget = search.BUDGETS[budget_name]
+    if config.trials_per_size:
+        budget = dataclasses.replace(budget, trials_per_size=config.trials_per_size)
     if budget_name == "reference" and "epochs" not in run.overrides.get("code_size_finalists", {}):
         config = dataclasses.replace(config, epochs=None)  # the reference's scale: each trial's own maximum
-    budget = dataclasses.replace(budget, final_epochs=config.epochs)
     x_train, x_val = split(preprocessing.to_unpadded_input(run.x_train))
-    spec = search.SearchSpec(plan=budget, seed=config.seed, sampler=args.sampler, n_train=len(x_train))
+    spec = search.SearchSpec(plan=budget, seed=config.seed, sampler=config.sampler, n_train=len(x_train))
     x_test = preprocessing.to_unpadded_input(run.x_test)
     cache_dir = args.cache_dir / "optuna"
     search_data = search.SearchData.for_budget(x_train, x_val, budget)
@@ -112,7 +111,8 @@ def body(run) -> None:
         "best_strictly_decreasing": decreasing,
         "n_trials": counts,
         "n_trials_total": {k: sum(c[k] for c in counts.values()) for k in ("complete", "pruned", "failed", search.OVER_QUOTA)},
-        "budget": {"name": budget_name, **dataclasses.asdict(budget), "sampler": args.sampler, "workers": args.workers,
+        "budget": {"name": budget_name, **dataclasses.asdict(budget), "final_epochs": config.epochs,
+                   "sampler": config.sampler, "workers": args.workers,
                    "storage": "rdb" if args.storage else "journal file", "search_wall_time_s": outcome["wall_time_s"],
                    "trials_added_this_run": outcome["added"]},
         "finalists": finals,
@@ -127,12 +127,6 @@ def body(run) -> None:
 
 def main(argv=None) -> int:
     parser = exercise_parser(__doc__, recipes=("code_size_finalists",))
-    parser.add_argument("--budget", choices=["default", "reference"], default="default",
-                        help="search size: default = 3 one-epoch trials per code size on the whole training split; "
-                             "reference = 10 full trials per code size over the reference's space (hours)")
-    parser.add_argument("--sampler", choices=["tpe", "random"], default="tpe",
-                        help="Optuna sampler (random = the reference's method)")
-    parser.add_argument("--trials-per-size", type=positive_int, help="override the budget's trials per code size")
     parser.add_argument("--workers", type=positive_int, default=1,
                         help="trial processes here, each with TensorFlow on its share of the cores")
     parser.add_argument("--storage", help="Optuna RDB URL shared by workers on several machines, e.g. "

@@ -57,3 +57,10 @@ def test_the_runner_refuses_an_unnamed_experiment_and_a_typo_before_any_step(cap
     assert cli.main(["run", "exercise_1", "--set", "ex1_ae.batchsize=64", "--name", "x"]) == 2
     assert capsys.readouterr().err.strip() == ("mnist_ae: error: recipe ex1_ae has no field 'batchsize' "
                                                 "(fields: epochs, batch_size, learning_rate, seed, output_bias)")
+
+
+def test_a_config_s_own_check_is_part_of_parsing_an_override():
+    with pytest.raises(recipes.RecipeError, match="code_size_finalists.sampler must be tpe or random, not 'grid'"):
+        recipes.parse_overrides(["code_size_finalists.sampler=grid"])
+    assert recipes.parse_overrides(["code_size_finalists.budget=reference"]) == {
+        "code_size_finalists": {"budget": "reference"}}

@@ -72,7 +72,7 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
 
 
 ANY_SIGN = ("seed", "output_bias")  # numeric fields any value of which makes sense
-MAY_BE_ZERO = ("shift",)  # 0: no augmentation
+MAY_BE_ZERO = ("shift", "trials_per_size")  # 0: no augmentation; the budget's trials
 
 
 class RecipeError(ValueError):
@@ -96,6 +96,11 @@ def parse_overrides(texts) -> dict[str, dict[str, str]]:
             raise RecipeError(f"--set {text}: expected RECIPE.FIELD=VALUE, e.g. ex1_ae.batch_size=64")
         _convert(get(name), field, value)  # fail now, with the flag's own words
         out.setdefault(name, {})[field] = value
+    for name, fields in out.items():
+        try:
+            configure(name, fields)  # what the config itself checks (e.g. a choice of names)
+        except ValueError as e:
+            raise RecipeError(str(e)) from None
     return out
 
 

@@ -51,18 +51,18 @@ class Budget:
     search_val: int | None
     search_epochs: int | None  # cap on a trial's epochs (None: its own max_epochs)
     space: str  # "narrow" or "reference"
-    final_epochs: int | None  # cap on the finalists' epochs (None: their own max_epochs)
     anneal_trials: bool = False  # a trial's rate decays over its epochs, as the finalists' does
 
 
 BUDGETS = {
     # Every trial is one annealed epoch on the whole training split: a common budget for every
     # size, so the per-size figure compares trained models (not how fast 48 updates start to
-    # learn), three per size for a best and a spread. The finalists train to convergence.
-    "default": Budget("default", 3, None, None, 1, "narrow", 14, anneal_trials=True),
+    # learn), three per size for a best and a spread. The finalists train to convergence
+    # (their recipe: `FinalistConfig`; the reference budget lets each keep its trial's own cap).
+    "default": Budget("default", 3, None, None, 1, "narrow", anneal_trials=True),
     # The reference's scale: 10 full trials per code size over its whole space (hours on a CPU).
-    "reference": Budget("reference", 10, None, None, None, "reference", None),
-    "quick": Budget("quick", 2, 512, 256, 1, "narrow", 1),
+    "reference": Budget("reference", 10, None, None, None, "reference"),
+    "quick": Budget("quick", 2, 512, 256, 1, "narrow"),
 }
 
 # The reference report's space (its first stage); `narrow` is where our measurements put the
@@ -93,10 +93,22 @@ class FinalistConfig:
     """How a code size's best trial is retrained into the study's finalist (AE8, AE32): on the
     whole training split, its rate annealed along a cosine to 2 % over at most `epochs` (None:
     the trial's own `max_epochs`), stopped early on the validation MSE with the trial's patience.
-    14 epochs: the finalists flatten before it (docs/measurements.md)."""
+    14 epochs: the finalists flatten before it (docs/measurements.md). Which trial is best comes
+    from the search, so how it searches is part of the recipe: `budget` (a `BUDGETS` name:
+    "reference" is the reference report's scale, hours on a CPU), `sampler` ("tpe", or "random",
+    the reference's method) and `trials_per_size` (0: the budget's). `seed` seeds both."""
 
     epochs: int = 14
     seed: int = 0
+    budget: str = "default"
+    sampler: str = "tpe"
+    trials_per_size: int = 0
+
+    def __post_init__(self):
+        if self.budget not in BUDGETS:
+            raise ValueError(f"code_size_finalists.budget must be one of {', '.join(BUDGETS)}, not {self.budget!r}")
+        if self.sampler not in ("tpe", "random"):
+            raise ValueError(f"code_size_finalists.sampler must be tpe or random, not {self.sampler!r}")
 
 
 def train_finalist(trial_params: dict, size: int, config: FinalistConfig, x_train, x_val, cache, verbose: int = 2):
