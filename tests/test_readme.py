@@ -120,3 +120,17 @@ def test_the_script_writes_its_blocks_and_fails_in_one_line(table, tmp_path, cap
     assert table.main(["--results-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("readme_table: error: ") and "exercise_1.json" in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_the_python_example_runs_and_loads_from_the_cache_the_second_time(tmp_path, capsys):
+    code = re.search(r"```python\n(.*?)```", readme(), flags=re.S).group(1)
+    assert 'recipes.configure("ex1_ae"' in code and "ModelCache(" in code
+    small = code.replace("(x, y), (xt, yt) = data.load_mnist()",
+                         "(x, y), (xt, yt) = data.load_mnist()\nx, xt = x[:1024], xt[:256]")
+    small = small.replace('{"epochs": 5}', '{"epochs": 1}').replace('".cache/models"', repr(str(tmp_path)))
+    for cached in (False, True):
+        scope = {}
+        exec(compile(small, "README.md", "exec"), scope)  # noqa: S102  (the README's own example)
+        assert scope["ae"].cached is cached
+        assert 0 < float(capsys.readouterr().out.strip().splitlines()[-1]) < 1

@@ -182,7 +182,7 @@ def test_quick_metrics_have_the_documented_keys_and_ranges(quick_run):
                                     "last 1 unfrozen + 2 dense", "last 2 unfrozen + 2 dense", "all fine-tuned + 3 dense"]
     assert ft["best_variant"] == max(ft["variants"], key=lambda n: ft["variants"][n]["val_accuracy"])
     assert sum(map(sum, ft["confusion_matrix"])) == 512
-    # By default the chosen variant is tested as trained on the training split (--refit trains it again).
+    # By default the chosen variant is tested as trained on the training split (finetune.refit trains it again).
     assert ft["final"] == {"train_images": 1707, "augmented": ft["best_variant"] == "all fine-tuned + 3 dense",
                            "retrained": False}
     assert ft["test_errors"] == round(512 * (1 - ft["test_accuracy"]))
@@ -242,14 +242,14 @@ def test_the_on_demand_seed_study(quick_run):
 
 
 def test_fine_tuning_with_refit_trains_the_chosen_variant_again_on_training_and_validation(quick_run, tmp_path):
-    """`--refit` (the reference's protocol): the chosen variant trained again on all 2048 images, for
+    """`--set finetune.refit=true` (the reference's protocol): the chosen variant trained again on all 2048 images, for
     its best epochs, is the model tested; the report says so. Into copies, so the job's outputs stay."""
     dirs, _ = quick_run
     results, figures = tmp_path / "results", tmp_path / "figures"
     shutil.copytree(dirs["results"], results)
     shutil.copytree(dirs["figures"], figures)
     flags = ["--quick", "--figures-dir", str(figures), "--results-dir", str(results), "--cache-dir", str(dirs["cache"])]
-    assert script("finetune").main([*flags, "--refit"]) == 0
+    assert script("finetune").main([*flags, "--set", "finetune.refit=true"]) == 0
     ft = json.loads((results / "finetune.json").read_text())
     assert ft["final"]["retrained"] is True and ft["final"]["train_images"] == 1707 + 341
     if ft["best_variant"] != "frozen + linear":
@@ -257,7 +257,7 @@ def test_fine_tuning_with_refit_trains_the_chosen_variant_again_on_training_and_
     out = tmp_path / "report.pdf"
     assert script("build_report").main(["--quick", "--figures-dir", str(figures), "--results-dir", str(results),
                                         "--output", str(out)]) == 0
-    assert "training and validation images together (--refit)" in pdf_text(out)
+    assert "training and validation images together (--set finetune.refit=true)" in pdf_text(out)
 
 
 def test_second_run_reuses_the_cached_model(quick_run):

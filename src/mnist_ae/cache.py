@@ -1,4 +1,4 @@
-"""A cache of trained weights keyed by the settings that produced them.
+"""A cache of trained weights keyed by the settings and the code that produced them.
 
 A model is stored as weights only (`*.weights.h5`) and rebuilt from the builders, so nothing
 is ever deserialized from code in a file. The metadata file beside the weights is written
@@ -10,7 +10,8 @@ per key (`<key>.lock`) lets one of them train it while the other waits, then loa
 Example::
 
     cache = ModelCache(".cache/models")
-    record, was_cached = cache.load_or_train(model, "ae", {"epochs": 20}, train, code=codehash.digest(["mnist_ae.training"]))
+    code = codehash.digest(["mnist_ae.training"])  # what builds and trains the model
+    record, was_cached = cache.load_or_train(model, "ae", {"epochs": 20}, train, code=code)
 """
 
 from __future__ import annotations
@@ -126,8 +127,8 @@ class ModelCache:
         with atomic_write(weights) as tmp:
             model.save_weights(tmp)
         with atomic_write(meta) as tmp:
-            tmp.write_text(json.dumps({"name": name, "settings": settings, "parent": parent, "code": code, "record": record},
-                                      indent=1))
+            tmp.write_text(json.dumps({"name": name, "settings": settings, "parent": parent, "code": code,
+                                       "record": record}, indent=1))
         shutil.rmtree(partial, ignore_errors=True)
         return record
 

@@ -143,6 +143,9 @@ def test_tiled_epochs_repeat_every_index_equally_and_in_order():
     assert finetune.tiled(pick, 4).tolist() == pick.tolist()  # already long enough: unchanged
 
 
+NO_CACHE = argparse.Namespace(cache=None)  # a run without a model cache: fit_keras trains every time
+
+
 @pytest.fixture(scope="module")
 def script():
     """scripts/finetune.py as a module (registered, as its dataclass needs)."""
@@ -154,15 +157,15 @@ def script():
     del sys.modules["finetune_script"]
 
 
-def test_the_script_caps_heads_and_conv_networks_apart(script):
-    args = script.parser().parse_args([])
-    # `harness.prepare` sets --epochs (None until then) from `full_epochs`: the heads' cap, not the conv networks'.
-    assert args.epochs is None and args.full_epochs == script.Defaults.epochs == 30
-    assert (args.conv_epochs, args.conv_patience, args.patience) == (30, 3, 5)
-    assert script.conv_watch_start(args.conv_epochs) == 15
-    assert script.parser().parse_args(["--conv-epochs", "7"]).full_epochs == 30
-    with pytest.raises(SystemExit):
-        script.parser().parse_args(["--shift", "-1"])
+def test_the_recipe_caps_heads_and_conv_networks_apart(script):
+    from mnist_ae import recipes
+
+    config = recipes.configure("finetune")
+    assert (config.epochs, config.conv_epochs, config.conv_patience, config.patience) == (30, 30, 3, 5)
+    assert script.conv_watch_start(config.conv_epochs) == 15
+    assert recipes.configure("finetune", {"conv_epochs": "7"}).epochs == 30  # the heads' cap stays
+    with pytest.raises(recipes.RecipeError, match="finetune.shift=-1: must be more than 0 \\(or 0\\)"):
+        recipes.configure("finetune", {"shift": "-1"})
 
 
 def test_early_stopping_watches_only_from_its_start_epoch(script):
@@ -175,7 +178,8 @@ def test_early_stopping_watches_only_from_its_start_epoch(script):
     for start in (0, 4):
         keras.utils.set_random_seed(0)
         model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(10, activation="softmax")])
-        runs[start] = script.fit_keras(model, x[:150], y[:150], x[150:], y[150:], config, patience=1, start=start)[0]
+        runs[start] = script.fit_keras(NO_CACHE, model, "probe", {}, x[:150], y[:150], x[150:], y[150:], config,
+                                       patience=1, start=start)[0]
     late = runs[4]["stopping"]
     assert late["epochs_trained"] >= 4 + 1 and late["best_epoch"] >= 4 + 1 and late["watched_from_epoch"] == 5
     assert late["best"] == max(runs[4]["history"]["val_accuracy"][4:])
@@ -189,7 +193,8 @@ def test_a_keras_variant_reports_its_best_epoch_and_its_stopping_record(script):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(10, activation="softmax")])
     config = script.training.ClassifierConfig(epochs=4, batch_size=32, learning_rate=1e-2, seed=0, shift=0)
-    result, predict = script.fit_keras(model, x[:150], y[:150], x[150:], y[150:], config, patience=1)
+    result, predict = script.fit_keras(NO_CACHE, model, "probe", {}, x[:150], y[:150], x[150:], y[150:], config,
+                                       patience=1)
     curve = result["history"]["val_accuracy"]
     assert result["stopping"] == script.training.Stopping(1, 4, "val_accuracy", "max").record(curve)
     assert result["val_accuracy"] == max(curve) == result["stopping"]["best"]
@@ -197,6 +202,31 @@ def test_a_keras_variant_reports_its_best_epoch_and_its_stopping_record(script):
     # The best epoch's weights are restored: predicting again gives the reported accuracy.
     assert np.mean(predict(x[150:]) == y[150:]) == pytest.approx(result["val_accuracy"])
     assert result["trainable_params"] == 10 * 10 + 10 and result["seconds_per_epoch"] > 0
+
+
+def test_a_fine_tuned_network_is_cached_under_its_variant_settings_and_parent(script, tmp_path):
+    from mnist_ae.cache import ModelCache
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 200)
+    x = (np.eye(10)[y] + rng.normal(size=(200, 10)) * 0.3).astype("float32")
+    config = script.training.ClassifierConfig(epochs=3, batch_size=32, learning_rate=1e-2, seed=0, shift=0)
+    run = argparse.Namespace(cache=ModelCache(tmp_path))
+
+    def fit(settings, parent):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(10, activation="softmax")])
+        result, predict = script.fit_keras(run, model, "frozen + linear", settings, x[:150], y[:150], x[150:], y[150:],
+                                           config, patience=1, parent=parent)
+        return result, np.asarray(model.get_weights()[0])
+
+    first, w1 = fit({"variant": {"head": (1,)}}, "code-ae32-aaa")
+    again, w2 = fit({"variant": {"head": (1,)}}, "code-ae32-aaa")
+    assert again == first and np.array_equal(w1, w2)  # loaded, the same record (tuples stored as lists)
+    assert len(list(tmp_path.glob("finetune-frozen-linear-*.weights.h5"))) == 1
+    fit({"variant": {"head": (1,)}}, "code-ae32-bbb")  # another pretrained encoder: another model
+    fit({"variant": {"head": (2,)}}, "code-ae32-aaa")  # another variant: another model
+    assert len(list(tmp_path.glob("finetune-frozen-linear-*.weights.h5"))) == 3
 
 
 def test_spread_is_the_mean_and_sample_std_of_the_runs(script):
