@@ -16,13 +16,10 @@ def source(tmp_path, monkeypatch):
     shutil.copytree(codehash.SOURCE / "mnist_ae", copy / "mnist_ae",
                     ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     monkeypatch.setattr(codehash, "SOURCE", copy)
-    codehash.source_digest.cache_clear()
     yield copy / "mnist_ae"
-    codehash.source_digest.cache_clear()
 
 
 def snapshot() -> tuple[dict, dict]:
-    codehash.source_digest.cache_clear()
     return ({name: r.digest() for name, r in recipes.RECIPES.items()},
             {s.name: stamps.code_digest(s) for s in registry.STEPS})
 

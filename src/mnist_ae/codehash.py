@@ -81,10 +81,16 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
-@functools.lru_cache(maxsize=None)
 def source_digest(path: Path) -> str:
-    """SHA-256 of a Python file's syntax tree without docstrings (comments are not in the tree)."""
-    tree = _strip_docstrings(ast.parse(Path(path).read_text(), str(path)))
+    """SHA-256 of a Python file's syntax tree without docstrings (comments are not in the tree).
+    Read afresh on every call (a file edited while the process runs gets its new digest); the
+    parse is remembered by the file's bytes."""
+    return _tree_digest(Path(path).read_bytes(), str(path))
+
+
+@functools.lru_cache(maxsize=None)
+def _tree_digest(source: bytes, name: str) -> str:
+    tree = _strip_docstrings(ast.parse(source, name))
     return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
 
 

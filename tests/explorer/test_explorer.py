@@ -22,7 +22,7 @@ from mnist_ae.pipeline import registry
 from mnist_ae.explorer import browser, export, ortweb, serve, site
 from mnist_ae.explorer.panels import Panel, view_decoder
 from mnist_ae.explorer.plane import plane
-from mnist_ae.pipeline.runner import load_script
+from mnist_ae.pipeline.loading import load_script
 from mnist_ae.training import decode, vae_recipe
 
 N = 300  # test points in the small sites

@@ -10,7 +10,7 @@ from mnist_ae.pipeline import results
 
 
 def args(**kw):
-    return argparse.Namespace(quick=False, seed=3, epochs=2, batch_size=8, **kw)
+    return argparse.Namespace(quick=False, seed=3, overrides=["ex1_ae.epochs=2"], name="short", **kw)
 
 
 def test_results_hold_metrics_and_provenance(tmp_path):
@@ -19,7 +19,8 @@ def test_results_hold_metrics_and_provenance(tmp_path):
     payload = json.loads(path.read_text())
     assert payload["test_mse"] == 0.5
     p = payload["provenance"]
-    assert (p["quick"], p["seed"], p["epochs"], p["train_size"], p["wall_time_s"]) == (False, 3, 2, 10, 1.23)
+    assert (p["quick"], p["seed"], p["train_size"], p["wall_time_s"]) == (False, 3, 10, 1.23)
+    assert (p["overrides"], p["variant"]) == (["ex1_ae.epochs=2"], "short")
     assert p["versions"]["keras"].startswith("3.")
 
 
