@@ -1,22 +1,16 @@
 """The beta sweep (scripts/beta_sweep.py): the scale conversion, its flags, and a quick run's outputs."""
 
-import importlib.util
 import json
-import sys
 
 import pytest
 
 from mnist_ae import paths
+from mnist_ae.pipeline.loading import load_script
 
 
 @pytest.fixture(scope="module")
 def sweep():
-    path = paths.SCRIPTS / "beta_sweep.py"
-    spec = importlib.util.spec_from_file_location("beta_sweep_script", path)
-    module = sys.modules["beta_sweep_script"] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules["beta_sweep_script"]
+    return load_script(paths.SCRIPTS / "beta_sweep.py")
 
 
 def test_a_mean_per_pixel_weight_is_the_per_image_beta_times_the_pixels(sweep):
@@ -42,14 +36,14 @@ def test_a_sweep_without_beta_one_is_one_line(sweep, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_a_quick_sweep_trains_each_beta_and_reuses_the_job_s_model(sweep, tmp_path):
+    from mnist_ae import data, preprocessing
+    from mnist_ae.cache import ModelCache
     from mnist_ae.pipeline.harness import QUICK
     from mnist_ae.recipes import configure
     from mnist_ae.training import train_vae
-    from mnist_ae import data, preprocessing
 
     (x, _), (xt, _) = data.load_mnist()
     x, xt = (preprocessing.to_model_input(a) for a in (x[:QUICK.train_images], xt[:QUICK.test_images]))
-    from mnist_ae.cache import ModelCache
     cache = ModelCache(tmp_path / "c")
     train_vae(x, xt, configure("vae_2d", quick=QUICK.recipe_fields()), cache)  # what the job's vae_2d step trains
     flags = ["--quick", "--betas", "0.5,1,4", "--figures-dir", str(tmp_path / "f"), "--results-dir",
