@@ -50,7 +50,11 @@ def test_a_quick_sweep_trains_each_beta_and_reuses_the_job_s_model(sweep, tmp_pa
              str(tmp_path / "r"), "--cache-dir", str(tmp_path / "c")]
     assert sweep.main(flags) == 0
     out = json.loads((tmp_path / "r" / "beta_sweep.json").read_text())
-    assert out["betas"] == ["0.5", "1", "4"] and (tmp_path / "f" / sweep.FIGURE).is_file()
+    assert out["betas"] == ["0.5", "1", "4"]
+    from PIL import Image
+
+    from mnist_ae.plots import charts
+    assert float(Image.open(tmp_path / "f" / sweep.FIGURE).text["min_font_pt"]) >= charts.MIN_FONT_PT  # as printed
     per = out["per_beta"]
     assert [per[b]["model_from_cache"] for b in out["betas"]] == [False, True, False]
     for b in out["betas"]:  # the loss is what the model trains on: squared error + beta * KL
