@@ -73,7 +73,7 @@ def measure(run, beta: float, n: int) -> tuple[dict, tuple]:
         "model_from_cache": trained.cached,
         "train_seconds": trained.history["train_seconds"],
     }
-    title = f"β = {beta:g}: MSE {result['test_mse']:.4f}, KL {result['test_kl']:.1f}"
+    title = f"β = {beta:g}\nMSE {result['test_mse']:.4f}, KL {result['test_kl']:.1f}"
     return result, (mosaic, extent, charts.padded_limits(box), title, "z mean 1", "z mean 2")
 
 
