@@ -154,7 +154,7 @@ class Run:
         `--quick`, the `--set` overrides, then `changes` (a study's own variations, e.g. a seed)."""
         from mnist_ae import recipes
 
-        config = recipes.configure(name, self.overrides.get(name), QUICK.recipe_fields() if self.args.quick else None)
+        config = recipes.configure(name, self.overrides.get(name), quick_fields(self.args))
         return dataclasses.replace(config, **changes)
 
     def all_images(self) -> tuple[np.ndarray, np.ndarray]:
@@ -192,6 +192,11 @@ class Run:
         return write_results(self.results / f"{name}.json", metrics, prov)
 
 
+def quick_fields(args) -> dict | None:
+    """What `--quick` sets in a recipe's config (`Quick.recipe_fields`), None in a full run."""
+    return QUICK.recipe_fields() if args.quick else None
+
+
 def output_dirs(args) -> tuple[Path, Path]:
     default_figures, default_results = paths.output_dirs(args.quick, args.name)
     figures, results = args.figures_dir or default_figures, args.results_dir or default_results
@@ -222,9 +227,9 @@ def prepare(args) -> Run:
         n, m = QUICK.train_images, QUICK.test_images
         x_train, y_train, x_test, y_test = x_train[:n], y_train[:n], x_test[:m], y_test[:m]
     for name, fields in overrides.items():
-        batch = recipes.configure(name, fields, QUICK.recipe_fields() if args.quick else None)
-        if getattr(batch, "batch_size", 0) > len(x_train):
-            raise ValueError(f"--set {name}.batch_size={batch.batch_size} is larger than the {len(x_train)} "
+        config = recipes.configure(name, fields, quick_fields(args))
+        if getattr(config, "batch_size", 0) > len(x_train):
+            raise ValueError(f"--set {name}.batch_size={config.batch_size} is larger than the {len(x_train)} "
                              "training images")
     return Run(args, figures, results, ModelCache(args.cache_dir, retrain=args.retrain),
                preprocessing.to_model_input(x_train), y_train.astype(np.int64),
