@@ -87,6 +87,8 @@ def test_a_scripts_help_is_its_usage_alone():
     script = Path(__file__).parents[1] / "scripts" / "exercise_1.py"
     out = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("usage: exercise_1.py") and "--quick" in out.stdout
+    assert "ex1_ae: epochs=15, batch_size=32, learning_rate=0.002, seed=0, output_bias=0.1" in out.stdout  # what --set changes
+    assert "--batch-size" not in out.stdout  # refused, so not offered
     assert out.stderr == ""
 
 PACKAGE = Path(__file__).parents[1] / "src" / "mnist_ae"

@@ -86,6 +86,10 @@ def ensure_writable_dir(path: Path) -> Path:
     return path
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults in the help, and the description and the recipes' list kept as written."""
+
+
 class _Refused(argparse.Action):
     """A training flag of the old scripts: it would change a shared model for one step only, so it
     is refused with the way to change that model for every step that uses it."""
@@ -106,13 +110,19 @@ def exercise_parser(description: str, recipes: tuple[str, ...] = ()) -> argparse
     script trains or reads; `--set RECIPE.FIELD=VALUE` changes one, and then `--name NAME` puts
     every output under `build/variants/NAME/` (never over the full run's). The old training
     flags (`--epochs`, `--batch-size`, `--learning-rate`, `--seed`) are refused with that advice."""
-    p = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    from mnist_ae import recipes as table
+
+    uses = "\n".join(f"  {name}: " + ", ".join(f"{k}={v!r}" for k, v in dataclasses.asdict(table.get(name).config).items())
+                     for name in recipes)
+    p = argparse.ArgumentParser(description=description, formatter_class=_HelpFormatter,
+                                epilog=f"recipes this script uses (full-run values; --set changes them):\n{uses}"
+                                if recipes else None)
     p.set_defaults(seed=SEED)
     for flag in ("--epochs", "--batch-size", "--learning-rate", "--seed"):
         p.add_argument(flag, action=_Refused, recipe=recipes[0] if recipes else "ex1_ae")
-    uses = f" (this script uses: {', '.join(recipes)})" if recipes else ""
+    example = f"{recipes[0] if recipes else 'ex1_ae'}.seed=1"
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="RECIPE.FIELD=VALUE",
-                   help=f"change a recipe of `mnist_ae.recipes`{uses}, e.g. ex1_ae.batch_size=64; needs --name")
+                   help=f"change a recipe of `mnist_ae.recipes` (below), e.g. {example}; repeatable; needs --name")
     p.add_argument("--name", type=variant_name, help=f"an experiment's name: outputs under {paths.VARIANTS}/NAME/")
     p.add_argument("--quick", action="store_true",
                    help=f"smoke run: {QUICK.train_images} train / {QUICK.test_images} test images, {QUICK.epochs} epoch, "
