@@ -90,6 +90,24 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescrip
     """Defaults in the help, and the description and the recipes' list kept as written."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """A script's parser; its help ends with the recipes the script uses and their full-run values,
+    read only when the help is shown (the recipes import Keras, which `--serve` never needs)."""
+
+    def __init__(self, *args, recipes: tuple[str, ...] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.recipes = recipes
+
+    def format_help(self) -> str:
+        if self.recipes and self.epilog is None:
+            from mnist_ae import recipes as table
+
+            self.epilog = "recipes this script uses (full-run values; --set changes them):\n" + "\n".join(
+                f"  {name}: " + ", ".join(f"{k}={v!r}" for k, v in dataclasses.asdict(table.get(name).config).items())
+                for name in self.recipes)
+        return super().format_help()
+
+
 class _Refused(argparse.Action):
     """A training flag of the old scripts: it would change a shared model for one step only, so it
     is refused with the way to change that model for every step that uses it."""
@@ -110,13 +128,7 @@ def exercise_parser(description: str, recipes: tuple[str, ...] = ()) -> argparse
     script trains or reads; `--set RECIPE.FIELD=VALUE` changes one, and then `--name NAME` puts
     every output under `build/variants/NAME/` (never over the full run's). The old training
     flags (`--epochs`, `--batch-size`, `--learning-rate`, `--seed`) are refused with that advice."""
-    from mnist_ae import recipes as table
-
-    uses = "\n".join(f"  {name}: " + ", ".join(f"{k}={v!r}" for k, v in dataclasses.asdict(table.get(name).config).items())
-                     for name in recipes)
-    p = argparse.ArgumentParser(description=description, formatter_class=_HelpFormatter,
-                                epilog=f"recipes this script uses (full-run values; --set changes them):\n{uses}"
-                                if recipes else None)
+    p = _Parser(description=description, formatter_class=_HelpFormatter, recipes=recipes)
     p.set_defaults(seed=SEED)
     for flag in ("--epochs", "--batch-size", "--learning-rate", "--seed"):
         p.add_argument(flag, action=_Refused, recipe=recipes[0] if recipes else "ex1_ae")
