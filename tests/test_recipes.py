@@ -64,3 +64,17 @@ def test_a_config_s_own_check_is_part_of_parsing_an_override():
         recipes.parse_overrides(["code_size_finalists.sampler=grid"])
     assert recipes.parse_overrides(["code_size_finalists.budget=reference"]) == {
         "code_size_finalists": {"budget": "reference"}}
+
+
+def test_each_recipe_s_digest_is_the_one_its_models_are_keyed_by():
+    """The table's `code` and the training functions name the same code: a test of one is a test of the other."""
+    from mnist_ae import codehash, training
+    from mnist_ae.models import code_models
+    from mnist_ae.studies import denoising, finetune
+
+    used = {"ex1_ae": training.model_code(), "ex4_classifier": training.model_code(),
+            "vae_2d": training.model_code(), "vae_16d": training.model_code(),
+            "code_size_finalists": code_models.finalist_code(),
+            "denoisers": codehash.digest([denoising.__name__]), "finetune": codehash.digest([finetune.__name__])}
+    assert {name: r.digest() for name, r in recipes.RECIPES.items()} == used
+    assert len(set(used.values())) == 4  # the studies' code differs from the exercises'

@@ -81,7 +81,7 @@ def fit_classifier(cache, model: keras.Model, name: str, settings: dict, x, y, v
         return history
 
     return training.load_or_train(cache, model, name, full, train, parent=parent,
-                                  code=codehash.digest([__name__, "mnist_ae.training"]))
+                                  code=codehash.digest([__name__]))
 
 
 IMAGE = "image"  # cut at the input: nothing frozen
