@@ -65,3 +65,9 @@ def test_docstrings_and_comments_change_no_digest(source):
 def test_a_module_outside_the_package_is_an_error():
     with pytest.raises(ValueError, match="mnist_ae.nowhere is not a module of the package"):
         codehash.reached(["mnist_ae.nowhere"])
+
+
+def test_the_digest_s_own_code_is_not_in_any_digest(source):
+    models, steps = snapshot()
+    edit(source / "codehash.py", "def _with_parents(", "UNUSED = 1\n\n\ndef _with_parents(")
+    assert snapshot() == (models, steps)
