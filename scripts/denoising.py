@@ -26,9 +26,6 @@ from mnist_ae.plots import charts
 from mnist_ae.pipeline.harness import exercise_parser, run_script
 from mnist_ae.pipeline.results import read_step_results
 
-CODE_SIZE = denoising.CODE_SIZE
-TEST_CORRUPTION_SEED = denoising.TEST_CORRUPTION_SEED
-VALIDATION_CORRUPTION_SEED = denoising.VALIDATION_CORRUPTION_SEED
 SIGMAS = (0.1, 0.2, 0.3, 0.4, 0.5)
 REFERENCES = {"gaussian": 0.0049, "erasing": 0.0087}  # the reference report's test MSE per pixel
 TARGETS = {"gaussian": 0.0045, "erasing": 0.0085}
@@ -43,7 +40,7 @@ def body(run) -> None:
     train_idx, val_idx = preprocessing.train_validation_split(len(clean_all))
     clean_train, clean_val = clean_all[train_idx], clean_all[val_idx]
     clean = preprocessing.to_unpadded_input(run.x_test)
-    _, _, plain = code_models.load_finalist(run.cache, study, CODE_SIZE)
+    _, _, plain = code_models.load_finalist(run.cache, study, denoising.CODE_SIZE)
     restore = lambda model, x: model.predict(x, batch_size=1024, verbose=0)  # noqa: E731
 
     results, rows = {}, {"clean": clean[:SHOWN, ..., 0]}
@@ -52,7 +49,7 @@ def body(run) -> None:
         model, history, cached, stopping = denoising.train_denoiser(run.cache, study, kind, config, clean_train,
                                                                      clean_val)
         denoisers[kind] = model
-        corrupted = corruption.corrupt_once(clean, kind, seed=TEST_CORRUPTION_SEED, sigma=config.sigma)
+        corrupted = corruption.corrupt_once(clean, kind, seed=denoising.TEST_CORRUPTION_SEED, sigma=config.sigma)
         restored = restore(model, corrupted)
         per_image = np.mean((restored - clean) ** 2, axis=(1, 2, 3))
         results[kind] = {
@@ -75,7 +72,7 @@ def body(run) -> None:
 
     curve = {"sigma": list(SIGMAS), "gaussian_denoiser": [], "plain_ae32": [], "corrupted_input": []}
     for sigma in SIGMAS:
-        noisy = corruption.corrupt_once(clean, "gaussian", seed=TEST_CORRUPTION_SEED, sigma=sigma)
+        noisy = corruption.corrupt_once(clean, "gaussian", seed=denoising.TEST_CORRUPTION_SEED, sigma=sigma)
         curve["gaussian_denoiser"].append(evaluation.mse(restore(denoisers["gaussian"], noisy), clean))
         curve["plain_ae32"].append(evaluation.mse(restore(plain, noisy), clean))
         curve["corrupted_input"].append(evaluation.mse(noisy, clean))
@@ -94,13 +91,13 @@ def body(run) -> None:
         "clean_plain_ae32": evaluation.mse(restore(plain, clean), clean),
         "noise_curve": curve,
         "sigma": config.sigma,
-        "test_corruption_seed": TEST_CORRUPTION_SEED,
-        "validation_corruption_seed": VALIDATION_CORRUPTION_SEED,
+        "test_corruption_seed": denoising.TEST_CORRUPTION_SEED,
+        "validation_corruption_seed": denoising.VALIDATION_CORRUPTION_SEED,
         "split": {"train": len(clean_train), "validation": len(clean_val), "test": len(clean),
                   "seed": preprocessing.SPLIT_SEED},
         "erasing": {**results["erasing"], "scale": corruption.ERASE_SCALE, "ratio": corruption.ERASE_RATIO,
                     "probability": 1.0, "value": 0.0},
-        "code_size": CODE_SIZE,
+        "code_size": denoising.CODE_SIZE,
     }
     run.save_results("denoising", metrics)
     print(f"denoising: test MSE Gaussian {results['gaussian']['test_mse']:.5f}, erasing "
